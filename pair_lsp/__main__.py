@@ -1,0 +1,3 @@
+from pair_lsp.cli import main
+
+raise SystemExit(main())

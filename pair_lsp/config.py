@@ -1,0 +1,248 @@
+"""The settings model: one place that knows every `pair.*` setting, its default and its check.
+
+Settings arrive as plain dicts (LSP initializationOptions, workspace/configuration, a project
+file, CLI flags). :func:`parse_settings` merges them in order and validates each value: an
+invalid one yields a message naming the setting, and its default is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROVIDERS = ("anthropic", "openai", "openai-chat", "local")
+STRUCTURED_OUTPUT = ("auto", "json_schema", "json_object", "none")
+
+DEFAULT_WORKER = {"provider": "openai", "model": "gpt-5-codex"}
+DEFAULT_REVIEWER = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
+
+
+@dataclass(frozen=True)
+class RoleConfig:
+    provider: str = "openai"
+    model: str = "gpt-5-codex"
+    baseUrl: str | None = None  # noqa: N815 - setting names are the public camelCase contract
+    apiKeyEnv: str | None = None  # noqa: N815 - None: the SDK's own (OPENAI_API_KEY, ...)
+    apiKeyCommand: str | None = None  # noqa: N815 - a shell command printing the key
+    structuredOutput: str = "auto"  # noqa: N815
+    timeout: float = 120.0
+    maxRetries: int = 2  # noqa: N815
+    maxOutputTokens: int = 4096  # noqa: N815
+    temperature: float | None = None
+    modelPath: str | None = None  # noqa: N815 - local provider: a GGUF file
+    contextSize: int = 4096  # noqa: N815 - local provider: n_ctx
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    def default_key_env(self) -> str | None:
+        if self.apiKeyEnv:
+            return self.apiKeyEnv
+        return {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY",
+                "openai-chat": "OPENAI_API_KEY"}.get(self.provider)
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    enabled: bool = True
+    directory: str | None = None  # default: the user cache dir
+    sizeLimitMb: int = 256  # noqa: N815
+
+
+@dataclass(frozen=True)
+class TranscriptConfig:
+    enabled: bool = True
+    location: str = "state"  # "state" (user state dir) or "workspace" (.pair/ in the workspace)
+    directory: str | None = None  # explicit override
+
+
+@dataclass(frozen=True)
+class Settings:
+    worker: RoleConfig = field(default_factory=lambda: RoleConfig(**DEFAULT_WORKER))
+    reviewer: RoleConfig = field(default_factory=lambda: RoleConfig(**DEFAULT_REVIEWER))
+    maxRounds: int = 3  # noqa: N815
+    maxTokens: int = 200_000  # noqa: N815 - per-session token budget; 0 = no budget
+    matchRetries: int = 2  # noqa: N815 - worker retries when SEARCH blocks do not match
+    contextLines: int = 20  # noqa: N815 - lines of surrounding code shown to both models
+    localFallback: bool = True  # noqa: N815 - use the local model for a role with no key
+    reviewOnSave: bool = False  # noqa: N815
+    reviewOnSaveDelay: float = 1.5  # noqa: N815 - seconds of quiet before a save review
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    transcript: TranscriptConfig = field(default_factory=TranscriptConfig)
+
+
+def _check(name: str, value: Any, current: Any) -> Any:
+    """Return ``value`` coerced to the type of ``current``; raise ValueError naming the fix."""
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"expected true or false, got {value!r}")
+    if isinstance(current, int) and not isinstance(current, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if value < 0:
+            raise ValueError(f"expected a number >= 0, got {value!r}")
+        return int(value)
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"expected a positive number, got {value!r}")
+        return float(value)
+    if isinstance(current, str) or current is None:
+        if value is None and current is None:
+            return None
+        if not isinstance(value, str):
+            if name == "temperature" and isinstance(value, int | float):
+                return float(value)
+            raise ValueError(f"expected a string, got {value!r}")
+        return value
+    raise ValueError(f"unsupported value {value!r}")
+
+
+_CHOICES = {"provider": PROVIDERS, "structuredOutput": STRUCTURED_OUTPUT,
+            "location": ("state", "workspace")}
+_MINIMUM = {"maxRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
+
+
+def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any:
+    if not isinstance(data, dict):
+        errors.append(f"Setting '{prefix}' must be an object; using its defaults.")
+        return obj
+    known = {f.name: f for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}"
+        if key not in known:
+            errors.append(f"Unknown setting '{path}' ignored.")
+            continue
+        current = getattr(obj, key)
+        if hasattr(current, "__dataclass_fields__"):
+            if isinstance(value, str) and key in ("worker", "reviewer"):
+                try:
+                    value = parse_role_spec(value)
+                except ValueError as exc:
+                    errors.append(f"Setting '{path}': {exc}; using the default.")
+                    continue
+            changes[key] = _merge_dataclass(current, value, path, errors)
+            continue
+        try:
+            checked = _check(key, value, current)
+            if key in _CHOICES and checked not in _CHOICES[key]:
+                raise ValueError(f"expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+            if key in _MINIMUM and checked < _MINIMUM[key]:
+                raise ValueError(f"expected at least {_MINIMUM[key]}, got {value!r}")
+        except ValueError as exc:
+            errors.append(f"Setting '{path}': {exc}; using the default ({current!r}).")
+            continue
+        changes[key] = checked
+    return replace(obj, **changes) if changes else obj
+
+
+def parse_role_spec(spec: str) -> dict[str, str]:
+    """`PROVIDER:MODEL` (or just `PROVIDER`) -> a role dict. Raises ValueError when unknown."""
+    provider, _, model = spec.partition(":")
+    provider = provider.strip()
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
+    out = {"provider": provider}
+    if model.strip():
+        out["model"] = model.strip()
+    elif provider == "local":
+        out["model"] = "smollm2-135m"
+    return out
+
+
+def parse_settings(*layers: Any) -> tuple[Settings, list[str]]:
+    """Merge setting layers (later wins) over the defaults; return settings and messages."""
+    settings = Settings()
+    errors: list[str] = []
+    for layer in layers:
+        if layer is None:
+            continue
+        if isinstance(layer, dict) and isinstance(layer.get("pair"), dict) and len(layer) == 1:
+            layer = layer["pair"]
+        # a role switching provider should not keep the previous provider's model name
+        if isinstance(layer, dict):
+            layer = _reset_model_on_provider_change(settings, layer)
+        settings = _merge_dataclass(settings, layer, "pair", errors)
+    return settings, errors
+
+
+def _reset_model_on_provider_change(settings: Settings, layer: dict[str, Any]) -> dict[str, Any]:
+    out = dict(layer)
+    for role in ("worker", "reviewer"):
+        value = out.get(role)
+        if isinstance(value, str):
+            try:
+                value = parse_role_spec(value)
+            except ValueError:
+                continue
+        if isinstance(value, dict) and "provider" in value and "model" not in value:
+            current: RoleConfig = getattr(settings, role)
+            if value["provider"] != current.provider:
+                value = {**value, "model": default_model(str(value["provider"]))}
+        if value is not None:
+            out[role] = value
+    return out
+
+
+def default_model(provider: str) -> str:
+    return {"anthropic": DEFAULT_REVIEWER["model"], "openai": DEFAULT_WORKER["model"],
+            "openai-chat": "gpt-4o-mini", "local": "smollm2-135m"}.get(provider, "default")
+
+
+def find_project_file(start: Path) -> Path | None:
+    """The nearest `.pair-lsp.toml`, or a `pyproject.toml` with [tool.pair-lsp], above start."""
+    start = start if start.is_dir() else start.parent
+    for folder in (start, *start.parents):
+        candidate = folder / ".pair-lsp.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(data.get("tool"), dict) and "pair-lsp" in data["tool"]:
+                return pyproject
+    return None
+
+
+def load_project_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Read settings from a project file; an unreadable file gives a message, never a crash."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"Could not read {path}: {exc}; ignoring it."]
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("pair-lsp", {})
+    return (data if isinstance(data, dict) else {}), []
+
+
+def env_layer() -> dict[str, Any]:
+    """Settings from PAIR_LSP_WORKER / PAIR_LSP_REVIEWER (PROVIDER:MODEL), for CI and demos."""
+    out: dict[str, Any] = {}
+    for role in ("worker", "reviewer"):
+        spec = os.environ.get(f"PAIR_LSP_{role.upper()}")
+        if spec:
+            out[role] = spec
+    base = os.environ.get("PAIR_LSP_BASE_URL")
+    if base:
+        for role in ("worker", "reviewer"):
+            value = out.get(role)
+            role_dict = parse_role_spec(value) if isinstance(value, str) else {}
+            out[role] = {**role_dict, "baseUrl": base}
+    return out
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    """A plain-dict view (for `pair.status` and `pair-lsp doctor`). Holds no key values."""
+    def conv(obj: Any) -> Any:
+        if hasattr(obj, "__dataclass_fields__"):
+            return {f.name: conv(getattr(obj, f.name)) for f in fields(obj)}
+        return obj
+    return conv(settings)  # type: ignore[no-any-return]

@@ -1,0 +1,105 @@
+"""The one interface every model provider implements.
+
+Providers know nothing of the pair loop: they take a :class:`ModelRequest` and stream back
+:class:`TextDelta` chunks followed by exactly one :class:`Usage`. Faults surface as
+:class:`ProviderError` with a message fit to show a user (no keys, no tracebacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["worker", "reviewer"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """Everything a provider needs for one call. Also the cache key's payload."""
+
+    role: Role
+    system: str  # the stable, cacheable prefix (instructions + protocol)
+    messages: tuple[Message, ...]
+    json_schema: dict[str, Any] | None = None  # set for the reviewer: constrain the reply
+    max_output_tokens: int = 4096
+    temperature: float | None = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "system": self.system,
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "json_schema": self.json_schema,
+            "max_output_tokens": self.max_output_tokens,
+            "temperature": self.temperature,
+        }
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0  # input tokens read from the provider's prompt cache
+    cache_write_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+StreamItem = TextDelta | Usage
+
+
+class ProviderError(Exception):
+    """A provider fault, worded for the user. ``retryable`` says a fresh call may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+class ProviderConfigError(ProviderError):
+    """Misconfiguration: unknown provider, missing key, missing optional extra."""
+
+
+@dataclass
+class ProviderInfo:
+    name: str  # "anthropic", "openai", "openai-chat", "local"
+    model: str
+    base_url: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "local fallback: no key for anthropic"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.model}"
+
+
+class Provider(Protocol):
+    info: ProviderInfo
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """Yield TextDelta chunks, then one Usage. Cancelling the consumer aborts the call."""
+        ...
+
+    async def aclose(self) -> None: ...

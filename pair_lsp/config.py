@@ -16,24 +16,24 @@ from typing import Any
 PROVIDERS = ("anthropic", "openai", "openai-chat", "local")
 STRUCTURED_OUTPUT = ("auto", "json_schema", "json_object", "none")
 
-DEFAULT_WORKER = {"provider": "openai", "model": "gpt-5-codex"}
-DEFAULT_REVIEWER = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
+DEFAULT_WORKER = ("openai", "gpt-5-codex")
+DEFAULT_REVIEWER = ("anthropic", "claude-sonnet-4-5")
 
 
 @dataclass(frozen=True)
 class RoleConfig:
     provider: str = "openai"
     model: str = "gpt-5-codex"
-    baseUrl: str | None = None  # noqa: N815 - setting names are the public camelCase contract
-    apiKeyEnv: str | None = None  # noqa: N815 - None: the SDK's own (OPENAI_API_KEY, ...)
-    apiKeyCommand: str | None = None  # noqa: N815 - a shell command printing the key
-    structuredOutput: str = "auto"  # noqa: N815
+    baseUrl: str | None = None  # setting names are the public camelCase contract
+    apiKeyEnv: str | None = None  # None: the SDK's own (OPENAI_API_KEY, ...)
+    apiKeyCommand: str | None = None  # a shell command printing the key
+    structuredOutput: str = "auto"
     timeout: float = 120.0
-    maxRetries: int = 2  # noqa: N815
-    maxOutputTokens: int = 4096  # noqa: N815
+    maxRetries: int = 2
+    maxOutputTokens: int = 4096
     temperature: float | None = None
-    modelPath: str | None = None  # noqa: N815 - local provider: a GGUF file
-    contextSize: int = 4096  # noqa: N815 - local provider: n_ctx
+    modelPath: str | None = None  # local provider: a GGUF file
+    contextSize: int = 4096  # local provider: n_ctx
 
     @property
     def label(self) -> str:
@@ -50,7 +50,7 @@ class RoleConfig:
 class CacheConfig:
     enabled: bool = True
     directory: str | None = None  # default: the user cache dir
-    sizeLimitMb: int = 256  # noqa: N815
+    sizeLimitMb: int = 256
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,15 @@ class TranscriptConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    worker: RoleConfig = field(default_factory=lambda: RoleConfig(**DEFAULT_WORKER))
-    reviewer: RoleConfig = field(default_factory=lambda: RoleConfig(**DEFAULT_REVIEWER))
-    maxRounds: int = 3  # noqa: N815
-    maxTokens: int = 200_000  # noqa: N815 - per-session token budget; 0 = no budget
-    matchRetries: int = 2  # noqa: N815 - worker retries when SEARCH blocks do not match
-    contextLines: int = 20  # noqa: N815 - lines of surrounding code shown to both models
-    localFallback: bool = True  # noqa: N815 - use the local model for a role with no key
-    reviewOnSave: bool = False  # noqa: N815
-    reviewOnSaveDelay: float = 1.5  # noqa: N815 - seconds of quiet before a save review
+    worker: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_WORKER))
+    reviewer: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_REVIEWER))
+    maxRounds: int = 3
+    maxTokens: int = 200_000  # per-session token budget; 0 = no budget
+    matchRetries: int = 2  # worker retries when SEARCH blocks do not match
+    contextLines: int = 20  # lines of surrounding code shown to both models
+    localFallback: bool = True  # use the local model for a role with no key
+    reviewOnSave: bool = False
+    reviewOnSaveDelay: float = 1.5  # seconds of quiet before a save review
     cache: CacheConfig = field(default_factory=CacheConfig)
     transcript: TranscriptConfig = field(default_factory=TranscriptConfig)
 
@@ -190,7 +190,7 @@ def _reset_model_on_provider_change(settings: Settings, layer: dict[str, Any]) -
 
 
 def default_model(provider: str) -> str:
-    return {"anthropic": DEFAULT_REVIEWER["model"], "openai": DEFAULT_WORKER["model"],
+    return {"anthropic": DEFAULT_REVIEWER[1], "openai": DEFAULT_WORKER[1],
             "openai-chat": "gpt-4o-mini", "local": "smollm2-135m"}.get(provider, "default")
 
 
@@ -245,4 +245,5 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
         if hasattr(obj, "__dataclass_fields__"):
             return {f.name: conv(getattr(obj, f.name)) for f in fields(obj)}
         return obj
-    return conv(settings)  # type: ignore[no-any-return]
+    result: dict[str, Any] = conv(settings)
+    return result

@@ -19,7 +19,7 @@ _lock = threading.Lock()
 _KEYLIKE = re.compile(r"\b(sk-(?:ant-)?[A-Za-z0-9_\-]{8,})\b")
 
 
-class KeyError_(Exception):  # noqa: N801 - not the builtin KeyError
+class KeyResolutionError(Exception):
     pass
 
 
@@ -46,13 +46,14 @@ def resolve_key(role: RoleConfig) -> str | None:
                 check=False,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise KeyError_(f"the key command for {role.label} failed to run: {exc}") from None
+            raise KeyResolutionError(
+                f"the key command for {role.label} failed to run: {exc}") from None
         if out.returncode != 0:
-            raise KeyError_(
+            raise KeyResolutionError(
                 f"the key command for {role.label} exited with status {out.returncode}")
         key = out.stdout.strip()
         if not key:
-            raise KeyError_(f"the key command for {role.label} printed nothing")
+            raise KeyResolutionError(f"the key command for {role.label} printed nothing")
         remember(key)
         return key
     env = role.default_key_env()

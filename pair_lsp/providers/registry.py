@@ -6,7 +6,7 @@ import importlib.util
 
 from pair_lsp.config import RoleConfig
 from pair_lsp.providers.base import Provider, ProviderConfigError
-from pair_lsp.secrets import KeyError_, resolve_key
+from pair_lsp.secrets import KeyResolutionError, resolve_key
 
 LOCAL_INSTALL_HINT = "pip install 'pair-lsp[local]'"
 
@@ -21,7 +21,7 @@ def make_provider(role: RoleConfig, *, local_fallback: bool = True) -> Provider:
         return _make_local(role, note=None)
     try:
         key = resolve_key(role)
-    except KeyError_ as exc:
+    except KeyResolutionError as exc:
         raise ProviderConfigError(str(exc)) from None
     needs_key = role.baseUrl is None or role.apiKeyEnv is not None or role.apiKeyCommand
     if key is None and needs_key:

@@ -1,0 +1,454 @@
+"""The pair session: drafting -> reviewing -> (revising -> reviewing)* -> an end state.
+
+:class:`Session` knows nothing of LSP: it takes text, a target range (code points), an
+instruction and settings, and yields typed events (events.py). ``cancel()`` aborts the model call
+in flight (closing its HTTP stream) and ends the session as ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from pair_lsp.config import Settings
+from pair_lsp.loop import prompts
+from pair_lsp.loop.events import (
+    CallUsage,
+    Declined,
+    Event,
+    FindingFound,
+    Finished,
+    ModelReply,
+    Notice,
+    Proposal,
+    Reviewed,
+    RoundStarted,
+    SessionStarted,
+    Status,
+    StreamProgress,
+)
+from pair_lsp.loop.matching import apply_blocks
+from pair_lsp.loop.protocol import (
+    REVIEW_SCHEMA,
+    Decline,
+    Finding,
+    FindingStream,
+    ReviewParseError,
+    Verdict,
+    parse_review,
+    parse_worker_reply,
+)
+from pair_lsp.loop.textops import Eol, apply_edits, region_edits, unified_diff
+from pair_lsp.providers.base import (
+    Message,
+    ModelRequest,
+    Provider,
+    ProviderError,
+    TextDelta,
+    Usage,
+)
+
+Sink = Callable[[Event], None]
+
+
+@dataclass
+class PairRequest:
+    """What to pair on. ``end=None`` targets the whole document."""
+
+    document: str
+    start: int = 0
+    end: int | None = None
+    path: str = "untitled"
+    language_id: str = "plaintext"
+    instruction: str = ""
+    diagnostics: tuple[str, ...] = ()
+    mode: str = "pair"  # "pair" | "review"
+
+    @property
+    def whole_document(self) -> bool:
+        return self.start == 0 and (self.end is None or self.end >= len(self.document))
+
+
+class _Stop(Exception):
+    def __init__(self, status: Status, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class ResponseStore:
+    """What the session needs of a response cache (pair_lsp.cache implements it)."""
+
+    async def get(self, provider: Provider, request: ModelRequest) -> tuple[str, Usage] | None:
+        return None
+
+    async def put(self, provider: Provider, request: ModelRequest, text: str,
+                  usage: Usage) -> None:
+        return None
+
+
+@dataclass
+class _Conversation:
+    messages: list[Message] = field(default_factory=list)
+
+    def user(self, text: str) -> None:
+        self.messages.append(Message("user", text))
+
+    def assistant(self, text: str) -> None:
+        self.messages.append(Message("assistant", text))
+
+
+class Session:
+    def __init__(self, request: PairRequest, settings: Settings, worker: Provider | None,
+                 reviewer: Provider, *, cache: ResponseStore | None = None,
+                 sinks: list[Sink] | None = None, session_id: str | None = None,
+                 max_rounds: int | None = None):
+        self.id = session_id or uuid.uuid4().hex[:12]
+        self.request = request
+        self.settings = settings
+        self.worker = worker
+        self.reviewer = reviewer
+        self.cache = cache or ResponseStore()
+        self.sinks = list(sinks or [])
+        self.max_rounds = max_rounds or settings.maxRounds
+        self.status: str = "running"
+        self.round = 0
+        self.role = ""
+        self._usage = Usage()
+        self._round_tokens: list[int] = []
+        self._inflight_tokens = 0
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._cancel_requested = False
+        self._last_progress = 0.0
+        self.finished: Finished | None = None
+
+        doc = request.document
+        end = len(doc) if request.end is None else request.end
+        if not 0 <= request.start <= end <= len(doc):
+            raise ValueError(f"target range {request.start}-{end} is outside the document "
+                             f"(length {len(doc)})")
+        self._start, self._end = request.start, end
+        self._eol = Eol.of(doc[self._start:self._end])
+        first_line = doc.count("\n", 0, self._start) + 1
+        before, after = _surroundings(doc, self._start, self._end, settings.contextLines)
+        self._latest = self._eol.text  # the newest candidate (an exhausted session offers it)
+        self.task = prompts.Task(
+            path=request.path, language_id=request.language_id,
+            instruction=request.instruction, original=self._eol.text, first_line=first_line,
+            before=before, after=after, diagnostics=request.diagnostics,
+            whole_document=request.whole_document)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def tokens(self) -> int:
+        return self._usage.total + self._inflight_tokens
+
+    def cancel(self) -> None:
+        """End the session as cancelled, aborting the model call in flight."""
+        self._cancel_requested = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def run(self) -> AsyncIterator[Event]:
+        """Drive the session, yielding each event; the last one is :class:`Finished`."""
+        self._task = asyncio.create_task(self._drive(), name=f"pair-session-{self.id}")
+        if self._cancel_requested:
+            self._task.cancel()
+        try:
+            while True:
+                event = await self._queue.get()
+                yield event
+                if isinstance(event, Finished):
+                    break
+        finally:
+            if not self._task.done():
+                self._cancel_requested = True
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+    async def result(self) -> Finished:
+        """Run to the end, discarding intermediate events (sinks still see them)."""
+        async for event in self.run():
+            if isinstance(event, Finished):
+                return event
+        raise RuntimeError("session ended without a result")  # pragma: no cover
+
+    # ------------------------------------------------------------------ engine
+
+    def _emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken sink must not break the session
+                import logging
+
+                logging.getLogger(__name__).exception("session sink failed")
+        self._queue.put_nowait(event)
+
+    async def _drive(self) -> None:
+        candidate = self._eol.text
+        verdict: Verdict | None = None
+        try:
+            self._emit(SessionStarted(
+                self.id, self.request.mode,
+                self.worker.info.label if self.worker else "",
+                self.reviewer.info.label, self.max_rounds, self.request.path,
+                (self.task.first_line, self.task.first_line + self._eol.text.count("\n")),
+                self.request.instruction,
+                tuple(n for p in (self.worker, self.reviewer) if p for n in p.info.notes)))
+            if self.request.mode == "review":
+                self.round = 1
+                verdict = await self._review_round(1, candidate, None, [], "")
+                status: Status = "approved" if verdict.verdict == "approve" else "exhausted"
+                raise _Stop(status, "approved" if status == "approved" else "review")
+            candidate, verdict = await self._pair_loop()
+        except _Stop as stop:
+            self._finish(stop.status, stop.reason, self._latest, verdict)
+        except asyncio.CancelledError:
+            if not self._cancel_requested:
+                raise
+            self._finish("cancelled", "cancelled", self._latest, verdict)
+        except ProviderError as exc:
+            self._finish("failed", f"{self.role} failed: {exc}", None, verdict)
+        except Exception as exc:  # the engine must end every session with a result
+            import logging
+
+            logging.getLogger(__name__).exception("session %s crashed", self.id)
+            self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", None, verdict)
+
+    async def _pair_loop(self) -> tuple[str, Verdict | None]:
+        assert self.worker is not None
+        worker_conv = _Conversation()
+        reviewer_conv = _Conversation()
+        worker_conv.user(prompts.worker_task(self.task))
+        candidate = self._eol.text
+        seen = [candidate]
+        previous_signatures: set[tuple[str, str]] | None = None
+        verdict: Verdict | None = None
+        for round_no in range(1, self.max_rounds + 1):
+            self.round = round_no
+            self._round_tokens.append(0)
+            if verdict is not None:
+                worker_conv.user(prompts.worker_revision(
+                    round_no - 1, verdict.findings, candidate, self.task.language_id))
+            new_candidate, declines, explanation = await self._work_round(
+                round_no, worker_conv, candidate)
+            if round_no > 1 and new_candidate == candidate and not declines:
+                raise _Stop("exhausted", "no_change")
+            if new_candidate != candidate and new_candidate in seen:
+                raise _Stop("exhausted", "oscillation")
+            previous = candidate
+            candidate = new_candidate
+            self._latest = candidate
+            seen.append(candidate)
+            self._check_budget()
+            verdict = await self._review_round(round_no, candidate, previous, declines,
+                                               explanation, reviewer_conv)
+            if verdict.verdict == "approve":
+                raise _Stop("approved", "approved")
+            signatures = {f.signature() for f in verdict.findings}
+            if previous_signatures is not None and signatures == previous_signatures:
+                raise _Stop("exhausted", "same_findings")
+            previous_signatures = signatures
+            self._check_budget()
+        raise _Stop("exhausted", "max_rounds")
+
+    def _check_budget(self) -> None:
+        budget = self.settings.maxTokens
+        if budget and self._usage.total > budget:
+            self._emit(Notice(f"token budget of {budget} exceeded ({self._usage.total} used)",
+                              "warning"))
+            raise _Stop("exhausted", "budget")
+
+    async def _work_round(self, round_no: int, conv: _Conversation,
+                          candidate: str) -> tuple[str, list[Decline], str]:
+        assert self.worker is not None
+        declines: list[Decline] = []
+        explanation = ""
+        applied_all: list[int] = []
+        tolerant_all: list[int] = []
+        for attempt in range(1, self.settings.matchRetries + 2):
+            text = await self._call(round_no, "worker", self.worker, ModelRequest(
+                role="worker", system=prompts.WORKER_SYSTEM, messages=tuple(conv.messages),
+                max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
+            conv.assistant(text)
+            reply = parse_worker_reply(text)
+            if attempt == 1:
+                explanation = reply.prose
+            for d in reply.declines:
+                if d.finding_id not in {x.finding_id for x in declines}:
+                    declines.append(d)
+                    self._emit(Declined(round_no, d.finding_id, d.reason))
+            result = apply_blocks(candidate, reply.blocks)
+            candidate = result.text
+            applied_all += result.applied
+            tolerant_all += result.tolerant
+            failures = reply.problems + [f.reason for f in result.failures]
+            if not failures:
+                break
+            if attempt > self.settings.matchRetries:
+                if applied_all:
+                    self._emit(Notice("some worker edits never matched and were dropped: " +
+                                      "; ".join(failures), "warning"))
+                    break
+                raise _Stop("failed", "the worker's edits did not match the code after "
+                            f"{attempt} attempts: {failures[0]}")
+            self._emit(Notice(f"worker edits did not apply (attempt {attempt}): " +
+                              "; ".join(failures) + " — asking the worker again", "warning"))
+            conv.user(prompts.worker_match_retry(failures, result.applied, candidate,
+                                                 self.task.language_id))
+        diff = unified_diff(self._eol.text, candidate, self.request.path)
+        self._emit(Proposal(round_no, candidate, diff, tuple(applied_all), tuple(tolerant_all),
+                            explanation))
+        return candidate, declines, explanation
+
+    @property
+    def worker_max_tokens(self) -> int:
+        assert self.worker is not None
+        return self.settings.worker.maxOutputTokens
+
+    async def _review_round(self, round_no: int, candidate: str, previous: str | None,
+                            declines: list[Decline], explanation: str,
+                            conv: _Conversation | None = None) -> Verdict:
+        conv = conv if conv is not None else _Conversation()
+        if not conv.messages:
+            diff = unified_diff(self._eol.text, candidate, self.request.path)
+            conv.user(prompts.reviewer_task(self.task, candidate, diff,
+                                            review_only=self.request.mode == "review"))
+        else:
+            diff = unified_diff(previous or "", candidate, self.request.path)
+            conv.user(prompts.reviewer_revision(round_no, candidate, diff, declines,
+                                                self.task.language_id, explanation))
+        last_error = ""
+        for attempt in (1, 2):
+            stream = FindingStream()
+            text = await self._call(
+                round_no, "reviewer", self.reviewer,
+                ModelRequest(role="reviewer", system=prompts.REVIEWER_SYSTEM,
+                             messages=tuple(conv.messages), json_schema=REVIEW_SCHEMA,
+                             max_output_tokens=self.settings.reviewer.maxOutputTokens,
+                             temperature=None),
+                attempt, on_text=functools.partial(self._stream_findings, round_no, stream))
+            conv.assistant(text)
+            try:
+                verdict = parse_review(text)
+            except ReviewParseError as exc:
+                last_error = str(exc)
+                if attempt == 1:
+                    self._emit(Notice(f"the reviewer's reply could not be read ({exc}); "
+                                      "asking it to repair the reply", "warning"))
+                    conv.user(prompts.reviewer_repair(str(exc)))
+                    continue
+                break
+            self._emit(Reviewed(round_no, verdict.verdict, verdict.summary,
+                                tuple(verdict.findings)))
+            return verdict
+        raise _Stop("failed", f"the reviewer's reply could not be read after a repair "
+                    f"attempt: {last_error}")
+
+    def _stream_findings(self, round_no: int, stream: FindingStream, chunk: str) -> None:
+        for finding in stream.feed(chunk):
+            self._emit(FindingFound(round_no, finding))
+
+    async def _call(self, round_no: int, role: str, provider: Provider, request: ModelRequest,
+                    attempt: int, on_text: Callable[[str], None] | None = None) -> str:
+        self.role = role
+        self._emit(RoundStarted(round_no, role, provider.info.label))
+        started = time.monotonic()
+        cached = await self.cache.get(provider, request)
+        if cached is not None:
+            text, usage = cached
+            if on_text:
+                on_text(text)
+            self._account(round_no, role, provider, text, usage, started, attempt, True)
+            return text
+        for stream_try in (1, 2):
+            chunks: list[str] = []
+            usage = Usage()
+            self._inflight_tokens = 0
+            try:
+                items = provider.stream(request)
+                try:
+                    async for item in items:
+                        if isinstance(item, TextDelta):
+                            chunks.append(item.text)
+                            self._inflight_tokens += max(1, len(item.text) // 4)
+                            if on_text:
+                                on_text(item.text)
+                            self._progress(round_no, role)
+                        else:
+                            usage = item
+                finally:
+                    aclose = getattr(items, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                break
+            except ProviderError as exc:
+                if exc.retryable and stream_try == 1:
+                    self._emit(Notice(f"{role} stream broke ({exc}); retrying once",
+                                      "warning"))
+                    continue
+                raise
+            finally:
+                self._inflight_tokens = 0
+        text = "".join(chunks)
+        self._account(round_no, role, provider, text, usage, started, attempt, False)
+        if text.strip():
+            await self.cache.put(provider, request, text, usage)
+        else:
+            raise ProviderError(f"{provider.info.label} returned an empty reply")
+        return text
+
+    def _account(self, round_no: int, role: str, provider: Provider, text: str, usage: Usage,
+                 started: float, attempt: int, from_cache: bool) -> None:
+        self._usage = self._usage + usage
+        if self._round_tokens:
+            self._round_tokens[-1] += usage.total
+        else:
+            self._round_tokens.append(usage.total)
+        self._emit(ModelReply(round_no, role, provider.info.label, text, attempt))
+        self._emit(CallUsage(round_no, role, provider.info.label, usage,
+                             round((time.monotonic() - started) * 1000, 1), from_cache))
+
+    def _progress(self, round_no: int, role: str) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= 0.2:
+            self._last_progress = now
+            self._emit(StreamProgress(round_no, role, self.tokens))
+
+    def _finish(self, status: Status, reason: str, candidate: str | None,
+                verdict: Verdict | None) -> None:
+        self.status = status
+        doc = self.request.document
+        edits: list = []
+        new_doc: str | None = None
+        diff = ""
+        if candidate is not None and candidate != self._eol.text and status != "failed":
+            edits = region_edits(doc, self._start, self._end, candidate)
+            new_doc = apply_edits(doc, edits)
+            diff = unified_diff(doc, new_doc, self.request.path)
+        findings: tuple[Finding, ...] = tuple(verdict.findings) if verdict else ()
+        finished = Finished(status, reason, self.round, verdict.summary if verdict else "",
+                            findings, tuple(edits), new_doc, diff, self._usage,
+                            tuple(self._round_tokens))
+        self.finished = finished
+        self._emit(finished)
+
+
+def _surroundings(doc: str, start: int, end: int, lines: int) -> tuple[str, str]:
+    """Up to ``lines`` lines of code above and below the target, '\n'-normalised."""
+    if lines <= 0:
+        return "", ""
+    above = Eol.of(doc[:start]).text.split("\n")
+    below = Eol.of(doc[end:]).text.split("\n")
+    before = "\n".join(above[-(lines + 1):])
+    after = "\n".join(below[:lines + 1])
+    return (before if before.strip() else ""), (after if after.strip() else "")

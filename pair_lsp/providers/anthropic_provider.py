@@ -1,0 +1,85 @@
+"""Anthropic Messages API through the `anthropic` SDK: streamed, prompt-cached, schema-bound."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pair_lsp.config import RoleConfig
+from pair_lsp.providers.base import (
+    ModelRequest,
+    ProviderError,
+    ProviderInfo,
+    StreamItem,
+    TextDelta,
+    Usage,
+)
+from pair_lsp.providers.errors import map_error
+
+_CACHE = {"type": "ephemeral"}
+
+
+class AnthropicProvider:
+    def __init__(self, role: RoleConfig, api_key: str | None):
+        self.role = role
+        self.info = ProviderInfo("anthropic", role.model, role.baseUrl)
+        self._key = api_key
+        self._client: Any = None
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import anthropic  # imported on first use: keeps server start-up fast
+
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._key or "not-needed", base_url=self.role.baseUrl,
+                max_retries=self.role.maxRetries, timeout=self.role.timeout)
+        return self._client
+
+    def build(self, request: ModelRequest) -> dict[str, Any]:
+        """The SDK keyword arguments for ``request`` (system + first message cached)."""
+        messages: list[dict[str, Any]] = []
+        for i, m in enumerate(request.messages):
+            block: dict[str, Any] = {"type": "text", "text": m.content}
+            if i == 0:
+                block["cache_control"] = _CACHE  # the task: stable across rounds
+            messages.append({"role": m.role, "content": [block]})
+        kwargs: dict[str, Any] = {
+            "model": self.role.model,
+            "max_tokens": min(request.max_output_tokens, self.role.maxOutputTokens),
+            "system": [{"type": "text", "text": request.system, "cache_control": _CACHE}],
+            "messages": messages,
+        }
+        temperature = self.role.temperature if self.role.temperature is not None \
+            else request.temperature
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if request.json_schema and self.role.structuredOutput in ("auto", "json_schema"):
+            kwargs["output_config"] = {"format": {"type": "json_schema",
+                                                  "schema": request.json_schema}}
+        return kwargs
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        client = self._sdk()
+        started = False
+        try:
+            async with client.messages.stream(**self.build(request)) as stream:
+                async for event in stream:
+                    if event.type == "text" and event.text:
+                        started = True
+                        yield TextDelta(event.text)
+                final = await stream.get_final_message()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, self.info.label, self.role.timeout, started=started) from None
+        u = final.usage
+        cached = getattr(u, "cache_read_input_tokens", None) or 0
+        written = getattr(u, "cache_creation_input_tokens", None) or 0
+        yield Usage(input_tokens=(u.input_tokens or 0) + cached + written,
+                    output_tokens=u.output_tokens or 0, cached_tokens=cached,
+                    cache_write_tokens=written)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -1,0 +1,144 @@
+"""OpenAI through the `openai` SDK: the Responses API (`openai`) or Chat Completions
+(`openai-chat`, for OpenAI-compatible servers: Ollama, llama.cpp, vLLM, LM Studio, LiteLLM).
+
+The reviewer's structured-output form is chosen per backend (`structuredOutput`): `auto` uses
+json_schema on OpenAI itself and json_object on other base URLs, and drops to prompt-only JSON
+for the rest of the process if a server rejects the form it was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pair_lsp.config import RoleConfig
+from pair_lsp.providers.base import (
+    ModelRequest,
+    ProviderError,
+    ProviderInfo,
+    StreamItem,
+    TextDelta,
+    Usage,
+)
+from pair_lsp.providers.errors import map_error
+
+
+class OpenAIProvider:
+    def __init__(self, role: RoleConfig, api_key: str | None):
+        self.role = role
+        self.chat = role.provider == "openai-chat"
+        self.info = ProviderInfo(role.provider, role.model, role.baseUrl)
+        self._key = api_key
+        self._client: Any = None
+        self._format = self._initial_format()
+
+    def _initial_format(self) -> str:
+        form = self.role.structuredOutput
+        if form != "auto":
+            return form
+        return "json_object" if (self.chat and self.role.baseUrl) else "json_schema"
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import openai  # imported on first use: keeps server start-up fast
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self._key or "not-needed", base_url=self.role.baseUrl,
+                max_retries=self.role.maxRetries, timeout=self.role.timeout)
+        return self._client
+
+    def _temperature(self, request: ModelRequest) -> float | None:
+        return self.role.temperature if self.role.temperature is not None \
+            else request.temperature
+
+    def build(self, request: ModelRequest) -> dict[str, Any]:
+        max_out = min(request.max_output_tokens, self.role.maxOutputTokens)
+        kwargs: dict[str, Any] = {"model": self.role.model, "stream": True}
+        temperature = self._temperature(request)
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        schema = request.json_schema if self._format != "none" else None
+        if self.chat:
+            kwargs["messages"] = [{"role": "system", "content": request.system}] + [
+                {"role": m.role, "content": m.content} for m in request.messages]
+            kwargs["max_tokens" if self.role.baseUrl else "max_completion_tokens"] = max_out
+            kwargs["stream_options"] = {"include_usage": True}
+            if schema and self._format == "json_schema":
+                kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "review", "schema": schema, "strict": True}}
+            elif schema:
+                kwargs["response_format"] = {"type": "json_object"}
+        else:
+            kwargs["instructions"] = request.system
+            kwargs["input"] = [{"role": m.role, "content": m.content} for m in request.messages]
+            kwargs["max_output_tokens"] = max_out
+            kwargs["store"] = False
+            if schema and self._format == "json_schema":
+                kwargs["text"] = {"format": {"type": "json_schema", "name": "review",
+                                             "schema": schema, "strict": True}}
+            elif schema:
+                kwargs["text"] = {"format": {"type": "json_object"}}
+        return kwargs
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        try:
+            async for item in self._stream_once(request):
+                yield item
+        except ProviderError as exc:
+            rejected = exc.status in (400, 422, 500) and request.json_schema \
+                and self._format != "none" and self.role.structuredOutput == "auto"
+            if not rejected:
+                raise
+            self._format = "none"  # this backend rejects the structured-output form
+            async for item in self._stream_once(request):
+                yield item
+
+    async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        client = self._sdk()
+        started = False
+        usage = Usage()
+        try:
+            kwargs = self.build(request)
+            if self.chat:
+                stream = await client.chat.completions.create(**kwargs)
+            else:
+                stream = await client.responses.create(**kwargs)
+            async with stream:
+                async for event in stream:
+                    if self.chat:
+                        if event.choices and event.choices[0].delta.content:
+                            started = True
+                            yield TextDelta(event.choices[0].delta.content)
+                        if event.usage:
+                            usage = _chat_usage(event.usage)
+                    elif event.type == "response.output_text.delta":
+                        started = True
+                        yield TextDelta(event.delta)
+                    elif event.type == "response.completed" and event.response.usage:
+                        usage = _responses_usage(event.response.usage)
+                    elif event.type in ("response.failed", "error"):
+                        detail = getattr(getattr(event, "response", None), "error", None) \
+                            or getattr(event, "message", "")
+                        raise ProviderError(f"{self.info.label}: the reply failed: {detail}")
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, self.info.label, self.role.timeout, started=started) from None
+        yield usage
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _chat_usage(u: Any) -> Usage:
+    details = getattr(u, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", 0) or 0
+    return Usage(u.prompt_tokens or 0, u.completion_tokens or 0, cached)
+
+
+def _responses_usage(u: Any) -> Usage:
+    details = getattr(u, "input_tokens_details", None)
+    cached = getattr(details, "cached_tokens", 0) or 0
+    return Usage(u.input_tokens or 0, u.output_tokens or 0, cached)

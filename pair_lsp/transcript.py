@@ -1,0 +1,120 @@
+"""The session transcript: every event as a JSONL line, plus a readable Markdown rendering.
+
+Written to the user state dir by default (or `.pair/` in the workspace). Every string passes
+through :func:`pair_lsp.secrets.redact` first: keys never reach the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from pair_lsp.config import TranscriptConfig
+from pair_lsp.loop.events import Event, Finished
+from pair_lsp.secrets import redact
+
+log = logging.getLogger(__name__)
+
+
+def transcript_dir(config: TranscriptConfig, workspace: Path | None = None) -> Path:
+    if config.directory:
+        return Path(config.directory).expanduser()
+    if config.location == "workspace" and workspace is not None:
+        return workspace / ".pair" / "transcripts"
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("pair-lsp", appauthor=False)) / "transcripts"
+
+
+class Transcript:
+    """A sink for session events. File errors are logged once, never raised."""
+
+    def __init__(self, directory: Path, session_id: str):
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.jsonl_path = directory / f"{stamp}-{session_id}.jsonl"
+        self.markdown_path = directory / f"{stamp}-{session_id}.md"
+        self._events: list[dict[str, Any]] = []
+        self._failed = False
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        if not self._failed:
+            log.warning("cannot write the transcript at %s: %s", self.jsonl_path, exc)
+        self._failed = True
+
+    def __call__(self, event: Event) -> None:
+        record = {"time": round(time.time(), 3), **event.to_json()}
+        line = redact(json.dumps(record, ensure_ascii=False))
+        self._events.append(json.loads(line))
+        if self._failed:
+            return
+        try:
+            with self.jsonl_path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            if isinstance(event, Finished):
+                self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
+        except OSError as exc:
+            self._fail(exc)
+
+
+def _fmt_tokens(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def render_markdown(events: list[dict[str, Any]]) -> str:
+    out: list[str] = []
+    for e in events:
+        kind = e["type"]
+        if kind == "session_started":
+            out.append(f"# Pair session {e['session_id']}\n")
+            out.append(f"- file: `{e['path']}` lines {e['target_lines'][0]}-"
+                       f"{e['target_lines'][1]}")
+            out.append(f"- mode: {e['mode']}; worker: `{e['worker'] or '-'}`; "
+                       f"reviewer: `{e['reviewer']}`; max rounds: {e['max_rounds']}")
+            out.append(f"- instruction: {e['instruction'] or '(default)'}")
+            out += [f"- note: {n}" for n in e.get("notes", [])]
+            out.append("")
+        elif kind == "proposal":
+            out.append(f"## Round {e['round']} · worker\n")
+            if e["explanation"]:
+                out.append(e["explanation"] + "\n")
+            out.append("```diff\n" + (e["diff"] or "(no change)\n") + "```\n")
+        elif kind == "declined":
+            out.append(f"- declined {e['finding_id']}: {e['reason']}")
+        elif kind == "reviewed":
+            out.append(f"## Round {e['round']} · reviewer: **{e['verdict']}**\n")
+            if e["summary"]:
+                out.append(e["summary"] + "\n")
+            for f in e["findings"]:
+                line = f" (line {f['line']})" if f.get("line") else ""
+                out.append(f"- **{f['id']}** {f['severity']}{line}: {f['message']}")
+                if f.get("quote"):
+                    out.append(f"  - at `{f['quote'].strip()}`")
+                if f.get("suggestion"):
+                    out.append(f"  - suggestion: {f['suggestion']}")
+            out.append("")
+        elif kind == "call_usage":
+            u = e["usage"]
+            src = " (from cache)" if e["from_cache"] else ""
+            out.append(f"> round {e['round']} {e['role']} `{e['model']}`: "
+                       f"{u['input_tokens']} in ({u['cached_tokens']} cached), "
+                       f"{u['output_tokens']} out, {e['latency_ms']:.0f} ms{src}\n")
+        elif kind == "notice":
+            out.append(f"> {e['level']}: {e['message']}\n")
+        elif kind == "finished":
+            out.append(f"## Result: {e['status']} ({e['reason']}) after {e['rounds']} "
+                       f"round(s)\n")
+            per_round = ", ".join(f"round {i}: {_fmt_tokens(t)}"
+                                  for i, t in enumerate(e.get("round_tokens", []), 1))
+            u = e["usage"]
+            out.append(f"Tokens: {u['input_tokens']} in ({u['cached_tokens']} cached), "
+                       f"{u['output_tokens']} out" + (f" — {per_round}" if per_round else ""))
+            if e["diff"]:
+                out.append("\n```diff\n" + e["diff"] + "```")
+    return "\n".join(out) + "\n"

@@ -260,7 +260,8 @@ def parse_review(text: str) -> Verdict:
     if verdict == "revise" and not findings:
         raise ReviewParseError('a "revise" verdict needs at least one finding')
     summary = data.get("summary")
-    return Verdict("approve" if verdict == "approve" else "revise", summary.strip() if isinstance(summary, str) else "", findings)
+    return Verdict("approve" if verdict == "approve" else "revise",
+                   summary.strip() if isinstance(summary, str) else "", findings)
 
 
 class FindingStream:

@@ -68,6 +68,8 @@ class PairRequest:
     instruction: str = ""
     diagnostics: tuple[str, ...] = ()
     mode: str = "pair"  # "pair" | "review"
+    # continue from an earlier session: its last candidate and the findings still open
+    seed: tuple[str, tuple[Finding, ...]] | None = None
 
     @property
     def whole_document(self) -> bool:
@@ -145,6 +147,11 @@ class Session:
             whole_document=request.whole_document)
 
     # ------------------------------------------------------------------ public
+
+    @property
+    def latest_candidate(self) -> str:
+        """The newest candidate text ('\\n' endings): the one an exhausted session offers."""
+        return self._latest
 
     @property
     def tokens(self) -> int:
@@ -228,9 +235,15 @@ class Session:
         assert self.worker is not None
         worker_conv = _Conversation()
         reviewer_conv = _Conversation()
-        worker_conv.user(prompts.worker_task(self.task))
         candidate = self._eol.text
-        seen = [candidate]
+        first = prompts.worker_task(self.task)
+        if self.request.seed is not None:
+            candidate = self.request.seed[0]
+            self._latest = candidate
+            first += "\n\n" + prompts.worker_revision(0, list(self.request.seed[1]), candidate,
+                                                      self.task.language_id)
+        worker_conv.user(first)
+        seen = [self._eol.text, candidate]
         previous_signatures: set[tuple[str, str]] | None = None
         verdict: Verdict | None = None
         for round_no in range(1, self.max_rounds + 1):

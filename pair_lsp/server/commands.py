@@ -1,0 +1,221 @@
+"""The `pair.*` commands (workspace/executeCommand): argument checks, then the session manager.
+
+Arguments are one JSON object (see docs/lsp-surface.md). Anything malformed is answered with
+InvalidParams and a message that says exactly what is wrong; the server keeps running.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from pair_lsp import __version__
+from pair_lsp.config import settings_to_dict
+from pair_lsp.providers.base import ProviderConfigError
+from pair_lsp.secrets import key_status
+
+if TYPE_CHECKING:
+    from pair_lsp.server.app import PairServer
+
+COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
+            "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied")
+
+
+def invalid(message: str) -> JsonRpcInvalidParams:
+    return JsonRpcInvalidParams(message)
+
+
+def _obj(command: str, args: tuple[Any, ...], required: bool = True) -> dict[str, Any]:
+    if not args:
+        if required:
+            raise invalid(f"{command} expects one argument object, got none")
+        return {}
+    if len(args) > 1:
+        raise invalid(f"{command} expects one argument object, got {len(args)} arguments")
+    if not isinstance(args[0], dict):
+        raise invalid(f"{command} expects an object argument, got {type(args[0]).__name__}")
+    return args[0]
+
+
+def _str(command: str, obj: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"{command}: missing '{key}'")
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{command}: '{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def _position(command: str, raw: Any, what: str) -> types.Position:
+    if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool)
+            and raw[k] >= 0 for k in ("line", "character")):
+        raise invalid(f"{command}: range.{what} must be {{line, character}} with whole "
+                      f"numbers >= 0, got {raw!r}")
+    return types.Position(raw["line"], raw["character"])
+
+
+def _document(ls: PairServer, command: str, uri: str) -> Any:
+    doc = ls.open_document(uri)
+    if doc is None:
+        raise invalid(f"{command}: unknown document {uri} (open it in the editor first)")
+    return doc
+
+
+def _range(ls: PairServer, command: str, uri: str, raw: Any) -> tuple[int, int]:
+    if not isinstance(raw, dict):
+        raise invalid(f"{command}: 'range' must be {{start, end}}, got {raw!r}")
+    start = _position(command, raw.get("start"), "start")
+    end = _position(command, raw.get("end"), "end")
+    if (end.line, end.character) < (start.line, start.character):
+        raise invalid(f"{command}: range end is before its start")
+    index = ls.line_index(uri)
+    try:
+        a = index.offset(start, strict=True)
+        b = index.offset(end, strict=True)
+    except ValueError as exc:
+        raise invalid(f"{command}: range is past the end of the document: {exc}") from None
+    return _whole_lines(index, a, b)
+
+
+def _whole_lines(index: Any, a: int, b: int) -> tuple[int, int]:
+    """Widen a selection to whole lines: models edit lines, not fragments."""
+    first = index.line_of(a)
+    start = index.line_span(first)[0]
+    last_line = index.line_of(b)
+    if b > a and b == index.line_span(last_line)[0]:
+        return start, b  # the selection ends at the start of a line: stop there
+    return start, index.line_span(last_line)[1]
+
+
+def _instruction(command: str, obj: dict[str, Any]) -> str:
+    return (_str(command, obj, "instruction") or "").strip()
+
+
+async def _start(ls: PairServer, command: str, uri: str, start: int, end: int | None,
+                 mode: str, instruction: str) -> dict[str, Any]:
+    try:
+        return await ls.sessions.run(uri, start, end, mode=mode, instruction=instruction,
+                                     request_id=ls.protocol.msg_id)
+    except ProviderConfigError as exc:
+        ls.show_error(f"Pair: {exc}")
+        return {"sessionId": None, "status": "failed", "rounds": 0, "findings": [],
+                "summary": "", "reason": str(exc)}
+
+
+def register(ls: PairServer) -> None:
+    @ls.command("pair.selection")
+    async def pair_selection(ls: PairServer, *args: Any) -> dict[str, Any]:
+        obj = _obj("pair.selection", args)
+        uri = _str("pair.selection", obj, "uri", required=True) or ""
+        _document(ls, "pair.selection", uri)
+        if "range" not in obj:
+            raise invalid("pair.selection: missing 'range' (use pair.document for a whole file)")
+        start, end = _range(ls, "pair.selection", uri, obj["range"])
+        return await _start(ls, "pair.selection", uri, start, end, "pair",
+                            _instruction("pair.selection", obj))
+
+    @ls.command("pair.document")
+    async def pair_document(ls: PairServer, *args: Any) -> dict[str, Any]:
+        obj = _obj("pair.document", args)
+        uri = _str("pair.document", obj, "uri", required=True) or ""
+        _document(ls, "pair.document", uri)
+        return await _start(ls, "pair.document", uri, 0, None, "pair",
+                            _instruction("pair.document", obj))
+
+    @ls.command("pair.review")
+    async def pair_review(ls: PairServer, *args: Any) -> dict[str, Any]:
+        obj = _obj("pair.review", args)
+        uri = _str("pair.review", obj, "uri", required=True) or ""
+        _document(ls, "pair.review", uri)
+        start, end = (_range(ls, "pair.review", uri, obj["range"]) if obj.get("range")
+                      else (0, None))
+        return await _start(ls, "pair.review", uri, start, end, "review",
+                            _instruction("pair.review", obj))
+
+    @ls.command("pair.cancel")
+    def pair_cancel(ls: PairServer, *args: Any) -> dict[str, Any]:
+        obj = _obj("pair.cancel", args, required=False)
+        sid = _str("pair.cancel", obj, "sessionId")
+        uri = _str("pair.cancel", obj, "uri")
+        if sid and ls.sessions.get(sid) is None:
+            raise invalid(f"pair.cancel: unknown session {sid}")
+        return {"cancelled": ls.sessions.cancel(session_id=sid, uri=uri)}
+
+    def _record(command: str, args: tuple[Any, ...], required: bool = True) -> Any:
+        obj = _obj(command, args, required=required)
+        sid = _str(command, obj, "sessionId", required=required)
+        if sid is None:
+            record = ls.sessions.latest(_str(command, obj, "uri"))
+            if record is None:
+                raise invalid(f"{command}: there is no pair session yet")
+            return record
+        record = ls.sessions.get(sid)
+        if record is None:
+            raise invalid(f"{command}: unknown session {sid}")
+        return record
+
+    @ls.command("pair.apply")
+    async def pair_apply(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.apply", args)
+        if record.running:
+            return {"applied": False, "reason": "the session is still running"}
+        applied, reason = await ls.sessions.apply(record)
+        if not applied:
+            ls.show_error(f"Pair: could not apply: {reason}")
+        return {"applied": applied, **({"reason": reason} if reason else {})}
+
+    @ls.command("pair.markApplied")
+    def pair_mark_applied(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.markApplied", args)
+        ls.sessions.mark_applied(record)
+        return {"ok": True}
+
+    @ls.command("pair.proposal")
+    def pair_proposal(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.proposal", args, required=False)
+        edits = ls.sessions.current_edits(record)
+        original = ls.current_text(record.uri) or ""
+        if edits is None:
+            raise invalid("pair.proposal: no applicable proposal (none yet, already used, or "
+                          "the code changed)")
+        from pair_lsp.loop.textops import apply_edits
+
+        return {"sessionId": record.id, "uri": record.uri,
+                "version": ls.document_version(record.uri),
+                "status": record.finished.status if record.finished else "running",
+                "original": original, "proposed": apply_edits(original, edits)}
+
+    @ls.command("pair.showTranscript")
+    async def pair_show_transcript(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.showTranscript", args, required=False)
+        path = ls.transcript_path(record.id)
+        if path is None:
+            raise invalid("pair.showTranscript: transcripts are disabled "
+                          "(pair.transcript.enabled) or this one could not be written")
+        from pygls.uris import from_fs_path
+
+        uri = from_fs_path(path) or path
+        try:
+            await ls.window_show_document_async(types.ShowDocumentParams(uri=uri,
+                                                                         take_focus=True))
+        except Exception:  # the path is still returned for clients without showDocument
+            pass
+        return {"path": path, "uri": uri}
+
+    @ls.command("pair.status")
+    def pair_status(ls: PairServer, *args: Any) -> dict[str, Any]:
+        s = ls.settings
+        return {
+            "version": __version__,
+            "sessions": [{**r.summary(), "round": r.session.round,
+                          "maxRounds": r.session.max_rounds, "role": r.session.role}
+                         for r in ls.sessions.records.values()],
+            "settings": settings_to_dict(s),
+            "keys": {"worker": key_status(s.worker), "reviewer": key_status(s.reviewer)},
+            "settingsMessages": list(ls.settings_messages),
+        }

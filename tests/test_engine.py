@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pair_lsp.testing.fake_server import FakeModelServer, Reply
 
 from pair_lsp.config import parse_settings
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.session import PairRequest
 from pair_lsp.runner import SessionFactory
-from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests.conftest import PROVIDER_PAIRS, pair_settings
 from tests.scripts import (
     APPROVE,
@@ -55,7 +55,7 @@ async def test_approve_in_round_one(fake: FakeModelServer, pair: tuple[str, str]
                                     tmp_path: Path) -> None:
     fake.script("w", [WORKER_R1])
     fake.script("r", [APPROVE])
-    done, events, _ = await run(fake, pair, tmp_path)
+    done, _, _ = await run(fake, pair, tmp_path)
     assert (done.status, done.reason, done.rounds) == ("approved", "approved", 1)
     assert done.new_document == BUGGY.replace("best = 0", "best = values[0]")
     assert "-    best = 0\n+    best = values[0]\n" in done.diff

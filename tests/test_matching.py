@@ -122,7 +122,7 @@ def test_rebase_after_edit_above_and_withdraw_when_destroyed() -> None:
     assert rebase_edits(edits, destroyed) is None
 
 
-line_text = st.lists(st.sampled_from(list("ab xy\t😀中") + ["  ", "def ", "()"]),
+line_text = st.lists(st.sampled_from([*list("ab xy\t😀中"), "  ", "def ", "()"]),
                      max_size=6).map("".join)
 
 

@@ -13,8 +13,10 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pair_lsp.testing.fake_server import FakeModelServer, Reply
-from pygls.workspace import TextDocument
+from pygls.workspace import PositionCodec, TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pygls.protocol import default_converter
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 from tests.conftest import pair_settings
 from tests.scripts import APPROVE, block, finding, review
@@ -37,7 +39,9 @@ URI = "file:///tmp/pair-test/m.py"
 
 
 def make_client() -> LanguageClient:
-    client = LanguageClient()
+    client = LanguageClient(converter_factory=default_converter)
+    register_lsp_features(client, {m: f for m, f in DEFAULT_CLIENT_FEATURES.items()
+                                   if m != types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS})
     client.answers: list[str] = []  # type: ignore[attr-defined]
     client.message_requests: list[types.ShowMessageRequestParams] = []  # type: ignore[attr-defined]
 
@@ -53,7 +57,18 @@ def make_client() -> LanguageClient:
         title = answers.pop(0) if answers else None
         return types.MessageActionItem(title) if title else None
 
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        client.diagnostics[params.uri] = params.diagnostics
+        client.diagnostic_history.append(params)  # type: ignore[attr-defined]
+
+    @client.feature("pair/status")
+    def status(params: Any) -> None:
+        client.statuses.append(params)  # type: ignore[attr-defined]
+
     client.applied_edits = []  # type: ignore[attr-defined]
+    client.statuses = []  # type: ignore[attr-defined]
+    client.diagnostic_history = []  # type: ignore[attr-defined]
     return client
 
 
@@ -81,7 +96,7 @@ def open_doc(client: LanguageClient, text: str = DOC, uri: str = URI) -> TextDoc
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
     encoding = client_encoding(client)
-    return TextDocument(uri, text, version=1, position_encoding=encoding)
+    return TextDocument(uri, text, version=1, position_codec=PositionCodec(encoding))
 
 
 def client_encoding(client: LanguageClient) -> types.PositionEncodingKind:
@@ -164,15 +179,21 @@ async def test_pair_selection_end_to_end(client: LanguageClient) -> None:
         "uri": URI, "range": func_range(doc), "instruction": "handle empty lists"})
     assert result["status"] == "approved" and result["rounds"] == 2
     # progress: begin, reports, end
-    reports = [p.value for ps in client.progress_reports.values() for p in ps]
+    reports = [p for ps in client.progress_reports.values() for p in ps]
     kinds = [getattr(v, "kind", None) for v in reports]
     assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
     assert any("Round 2/3 · reviewer" in (getattr(v, "message", "") or "") for v in reports)
-    # the round-1 finding is a diagnostic on the quoted code, in this client's encoding
-    diags = client.diagnostics[URI]
-    assert [d.code for d in diags] == ["F1"] and diags[0].source == "pair"
-    # the reviewer quoted the candidate: not in the document yet -> approximate anchor
-    assert "approximate" in diags[0].message or doc.source.find("best = values[0]") >= 0
+    # the round-1 finding was published as a diagnostic while the session ran; it quoted the
+    # worker's candidate (not in the document), so it sat on its hinted line, approximate
+    history = client.diagnostic_history  # type: ignore[attr-defined]
+    f1 = [d for p in history for d in p.diagnostics if d.code == "F1"]
+    assert f1 and f1[0].source == "pair" and "approximate" in f1[0].message
+    assert f1[0].severity == types.DiagnosticSeverity.Warning
+    assert f1[0].data["sessionId"] == result["sessionId"]
+    line = doc.source.count("\n", 0, doc.source.index("best = 0"))
+    assert f1[0].range.start.line == line  # "line": 3 of the function
+    # round 2 approved: the finding it resolved is gone
+    assert not client.diagnostics.get(URI)
     actions = await code_actions(client, doc, func_range(doc))
     apply = [a for a in actions if a.title.startswith("Pair: Apply approved edit")]
     assert apply and apply[0].is_preferred and apply[0].kind == types.CodeActionKind.RefactorRewrite
@@ -270,8 +291,8 @@ async def test_cancel_paths(client: LanguageClient, path: str) -> None:
     await until(lambda: fake.open_requests == 0, wait=10)
     status = await execute(client, "pair.status")
     assert status["sessions"][-1]["status"] == "cancelled"
-    ends = [p.value for p in client.progress_reports[next(iter(client.progress_reports))]
-            if getattr(p.value, "kind", "") == "end"]
+    ends = [p for p in client.progress_reports[next(iter(client.progress_reports))]
+            if getattr(p, "kind", "") == "end"]
     assert ends, "the progress did not end"
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from pair_lsp.server.app import PairServer
+    from pair_lsp.server.core import PairServer
     from pair_lsp.server.sessions import Record
 
 APPLY_APPROVED = "Pair: Apply approved edit"

@@ -6,7 +6,7 @@ InvalidParams and a message that says exactly what is wrong; the server keeps ru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -15,9 +15,7 @@ from pair_lsp import __version__
 from pair_lsp.config import settings_to_dict
 from pair_lsp.providers.base import ProviderConfigError
 from pair_lsp.secrets import key_status
-
-if TYPE_CHECKING:
-    from pair_lsp.server.app import PairServer
+from pair_lsp.server.core import PairServer
 
 COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
             "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied")

@@ -25,7 +25,7 @@ from pair_lsp.loop.textops import TextEdit, rebase_edits
 from pair_lsp.server.findings import anchor
 
 if TYPE_CHECKING:
-    from pair_lsp.server.app import PairServer
+    from pair_lsp.server.core import PairServer
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = 50

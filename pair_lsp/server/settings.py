@@ -20,7 +20,7 @@ from pair_lsp.config import (
 )
 
 if TYPE_CHECKING:
-    from pair_lsp.server.app import PairServer
+    from pair_lsp.server.core import PairServer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class SettingsSync:
         return self._root
 
     def set_initialization_options(self, options: Any, params: types.InitializeParams) -> None:
-        from pair_lsp.server.app import workspace_root_of
+        from pair_lsp.server.core import workspace_root_of
 
         self._init_options = options
         self._root = workspace_root_of(params)

@@ -1,0 +1,229 @@
+"""The server object: document access, capabilities, diagnostics publishing, messages.
+
+The LSP handlers live in app.py (routing), commands.py and code_actions.py; running sessions in
+sessions.py; findings in findings.py; encodings in positions.py; settings in settings.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from pair_lsp import __version__
+from pair_lsp.config import Settings
+from pair_lsp.loop.textops import TextEdit
+from pair_lsp.runner import SessionFactory
+from pair_lsp.secrets import redact
+from pair_lsp.server.findings import FindingStore
+from pair_lsp.server.positions import LineIndex, encoding_of
+from pair_lsp.server.sessions import SessionManager
+from pair_lsp.server.settings import SettingsSync
+
+log = logging.getLogger(__name__)
+
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+            "info": types.DiagnosticSeverity.Information, "hint": types.DiagnosticSeverity.Hint}
+
+
+class PairProtocol(LanguageServerProtocol):
+    """Adds what pygls leaves out: $/cancelRequest also stops a running pair command."""
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, PairServer):
+            server.sessions.cancel_request(msg_id)
+
+
+class PairServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("pair-lsp", __version__, protocol_cls=PairProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.findings = FindingStore()
+        self.sessions = SessionManager(self)
+        self.config = SettingsSync(self)
+        self.client_commands: set[str] = set()
+        self._factory: SessionFactory | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._indexes: dict[str, tuple[int | None, str, LineIndex]] = {}
+        self._save_timers: dict[str, asyncio.TimerHandle] = {}
+        self.pull_mode = False
+
+    # ----------------------------------------------------------------- settings
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    @property
+    def settings_messages(self) -> list[str]:
+        return self.config.messages
+
+    def factory(self) -> SessionFactory:
+        if self._factory is None:
+            self._factory = SessionFactory(self.settings, self.config.workspace_root(),
+                                           warn=self.show_warning)
+        else:
+            self._factory.update(self.settings)
+        return self._factory
+
+    def transcript_path(self, session_id: str) -> str | None:
+        if self._factory is None:
+            return None
+        t = self._factory.transcripts.get(session_id)
+        return str(t.markdown_path) if t is not None and t.markdown_path.exists() else \
+            (str(t.jsonl_path) if t is not None and t.jsonl_path.exists() else None)
+
+    # ---------------------------------------------------------------- documents
+
+    def open_document(self, uri: str) -> Any:
+        if uri not in self.workspace.text_documents:
+            return None
+        return self.workspace.get_text_document(uri)
+
+    def current_text(self, uri: str) -> str | None:
+        doc = self.open_document(uri)
+        return doc.source if doc is not None else None
+
+    def document_version(self, uri: str) -> int | None:
+        doc = self.open_document(uri)
+        return doc.version if doc is not None else None
+
+    def line_index(self, uri: str) -> LineIndex:
+        doc = self.workspace.get_text_document(uri)
+        cached = self._indexes.get(uri)
+        text = doc.source
+        if cached is not None and cached[0] == doc.version and cached[1] is text:
+            return cached[2]
+        index = LineIndex(text, encoding_of(self))
+        self._indexes[uri] = (doc.version, text, index)
+        return index
+
+    def other_diagnostics(self, uri: str, start: int, end: int) -> tuple[str, ...]:
+        return ()  # other servers' diagnostics are not visible to this one
+
+    def workspace_edit(self, uri: str, edits: list[TextEdit]) -> types.WorkspaceEdit:
+        index = self.line_index(uri)
+        lsp_edits = [types.TextEdit(index.range(e.start, e.end), e.new_text) for e in edits]
+        caps = self.client_capabilities.workspace
+        document_changes = bool(caps and caps.workspace_edit and
+                                caps.workspace_edit.document_changes)
+        if document_changes:
+            return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=self.document_version(uri)),
+                edits=list(lsp_edits))])
+        return types.WorkspaceEdit(changes={uri: lsp_edits})
+
+    # ---------------------------------------------------------------- messages
+
+    def _show(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=redact(message)))
+
+    def show_error(self, message: str) -> None:
+        self._show(types.MessageType.Error, message)
+
+    def show_warning(self, message: str) -> None:
+        self._show(types.MessageType.Warning, message)
+
+    def show_info(self, message: str) -> None:
+        self._show(types.MessageType.Info, message)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ----------------------------------------------------------- capabilities
+
+    def supports_progress(self) -> bool:
+        window = self.client_capabilities.window
+        return bool(window and window.work_done_progress)
+
+    def supports_resolve(self, prop: str) -> bool:
+        td = self.client_capabilities.text_document
+        ca = td.code_action if td else None
+        support = ca.resolve_support if ca else None
+        return bool(support and prop in support.properties)
+
+    def supports_disabled_actions(self) -> bool:
+        td = self.client_capabilities.text_document
+        ca = td.code_action if td else None
+        return bool(ca and ca.disabled_support)
+
+    def _client_pull_mode(self) -> bool:
+        caps = self.client_capabilities
+        pull = caps.text_document and caps.text_document.diagnostic
+        refresh = caps.workspace and caps.workspace.diagnostics and \
+            caps.workspace.diagnostics.refresh_support
+        return bool(pull and refresh)
+
+    # ------------------------------------------------------------- diagnostics
+
+    def diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        if self.open_document(uri) is None:
+            return []
+        index = self.line_index(uri)
+        out = []
+        for a in self.findings.get(uri):
+            f = a.finding
+            message = f.message + (f"\nSuggestion: {f.suggestion}" if f.suggestion else "")
+            approx = " · approximate location" if a.approximate else ""
+            out.append(types.Diagnostic(
+                range=index.range(a.start, a.end),
+                message=f"{message}\n— {a.reviewer}, round {a.round}{approx}",
+                severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
+                code=f.id, source="pair",
+                data={"sessionId": a.session_id, "findingId": f.id, "round": a.round}))
+        return out
+
+    def publish(self, uri: str) -> None:
+        if self.pull_mode:
+            try:
+                self.workspace_diagnostic_refresh(None)
+            except Exception:  # a client without refresh support still pulls on change
+                pass
+            return
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=self.diagnostics(uri), version=self.document_version(uri)))
+
+    # ---------------------------------------------------------------- on save
+
+    def schedule_review_on_save(self, uri: str) -> None:
+        if not self.settings.reviewOnSave:
+            return
+        timer = self._save_timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._save_timers[uri] = loop.call_later(
+            self.settings.reviewOnSaveDelay,
+            lambda: self.spawn(self._review_saved(uri)))
+
+    async def _review_saved(self, uri: str) -> None:
+        self._save_timers.pop(uri, None)
+        if self.open_document(uri) is None:
+            return
+        try:
+            await self.sessions.run(uri, 0, None, mode="review")
+        except Exception as exc:
+            self.show_warning(f"Pair: review on save failed: {exc}")
+
+
+def workspace_root_of(params: types.InitializeParams) -> Path | None:
+    from pygls.uris import to_fs_path
+
+    if params.workspace_folders:
+        path = to_fs_path(params.workspace_folders[0].uri)
+        return Path(path) if path else None
+    if params.root_uri:
+        path = to_fs_path(params.root_uri)
+        return Path(path) if path else None
+    return None

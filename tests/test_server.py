@@ -148,12 +148,15 @@ async def until(predicate: Any, wait: float = 15.0) -> None:
 
 
 async def code_actions(client: LanguageClient, doc: TextDocument,
-                       rng: dict[str, Any]) -> list[types.CodeAction]:
+                       rng: dict[str, Any]) -> list[Any]:
+    """The actions offered. The test client's converter reads a CodeAction that carries a
+    `command` object as a Command (a union ambiguity in the client library; editors tell them
+    apart by `typeof command`), so both shapes are returned; tests look at titles."""
     result = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(doc.uri),
         range=types.Range(types.Position(**rng["start"]), types.Position(**rng["end"])),
         context=types.CodeActionContext(diagnostics=list(client.diagnostics.get(doc.uri, [])))))
-    return [a for a in result or [] if isinstance(a, types.CodeAction)]
+    return list(result or [])
 
 
 async def apply_action(client: LanguageClient, doc: TextDocument, action: types.CodeAction) -> None:
@@ -258,7 +261,8 @@ async def test_stale_edit_withdrawn_when_code_destroyed(client: LanguageClient) 
     change(client, doc, types.Range(types.Position(line, 0), types.Position(line + 1, 0)),
            "    best = -1\r\n")
     actions = await code_actions(client, doc, func_range(doc))
-    live = [a for a in actions if a.title.startswith("Pair: Apply") and a.disabled is None]
+    live = [a for a in actions if a.title.startswith("Pair: Apply")
+            and getattr(a, "disabled", None) is None]
     assert live == []
     result = await execute(client, "pair.apply", {"sessionId": (await execute(
         client, "pair.status"))["sessions"][-1]["sessionId"]})
@@ -334,7 +338,7 @@ async def test_two_sessions_run_concurrently_and_code_actions_answer(
         "uri": d.uri, "range": func_range(d)})) for d in (doc_a, doc_b)]
     await until(lambda: fake.open_requests == 2)
     actions = await code_actions(client, doc_a, func_range(doc_a))
-    assert any(a.title == "Pair on selection…" for a in actions)
+    assert any(a.title == "Pair on selection…" for a in actions), actions
     results = await asyncio.gather(*tasks)
     assert [r["status"] for r in results] == ["approved", "approved"]
 
@@ -367,3 +371,28 @@ async def test_invalid_setting_message_and_default(client: LanguageClient) -> No
     await until(lambda: any("maxRounds" in m.message for m in client.messages))
     status = await execute(client, "pair.status")
     assert status["settings"]["maxRounds"] == 3
+
+
+async def test_settings_layers_take_effect(client: LanguageClient, tmp_path: Path) -> None:
+    # initializationOptions: every test's worker/reviewer point at the fake server through them
+    status = await execute(client, "pair.status")
+    assert status["settings"]["worker"]["baseUrl"].startswith("http://127.0.0.1:")
+    assert status["keys"]["worker"].startswith("no") and "sk-" not in str(status)
+    # the project file next to the opened document
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".pair-lsp.toml").write_text("maxRounds = 1\ncontextLines = 5\n")
+    open_doc(client, uri=(project / "m.py").as_uri())
+    status = await execute(client, "pair.status")
+    assert (status["settings"]["maxRounds"], status["settings"]["contextLines"]) == (1, 5)
+    # workspace/configuration, pulled again on didChangeConfiguration, wins over both
+    client.set_configuration({"maxRounds": 2}, section="pair")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+    await until(lambda: True)
+    for _ in range(100):
+        status = await execute(client, "pair.status")
+        if status["settings"]["maxRounds"] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert status["settings"]["maxRounds"] == 2
+    assert status["settings"]["contextLines"] == 5

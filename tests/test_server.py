@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pair_lsp.testing.fake_server import FakeModelServer, Reply
+from pygls.protocol import default_converter
 from pygls.workspace import PositionCodec, TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pygls.protocol import default_converter
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests.conftest import pair_settings
 from tests.scripts import APPROVE, block, finding, review
 

@@ -396,3 +396,75 @@ async def test_settings_layers_take_effect(client: LanguageClient, tmp_path: Pat
         await asyncio.sleep(0.05)
     assert status["settings"]["maxRounds"] == 2
     assert status["settings"]["contextLines"] == 5
+
+
+async def test_review_on_save_is_debounced(client: LanguageClient) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("r", [review("revise", finding("F1", "best = 0  # 😀", "starts too low"))])
+    client.set_configuration({"reviewOnSave": True, "reviewOnSaveDelay": 0.2}, section="pair")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+    await until(lambda: True)
+    for _ in range(100):
+        if (await execute(client, "pair.status"))["settings"]["reviewOnSave"]:
+            break
+        await asyncio.sleep(0.05)
+    open_doc(client)
+    for _ in range(3):  # three quick saves: one review
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            types.TextDocumentIdentifier(URI)))
+        await asyncio.sleep(0.02)
+    await until(lambda: bool(client.diagnostics.get(URI)))
+    assert [d.code for d in client.diagnostics[URI]] == ["F1"]
+    assert len([r for r in fake.requests if r.model == "r"]) == 1
+
+
+async def test_did_close_cancels_the_documents_sessions(client: LanguageClient) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("w", [Reply(text=W1, fault="stall", disconnect_after=5)])
+    doc = open_doc(client)
+    task = asyncio.ensure_future(execute(client, "pair.selection", {"uri": URI,
+                                                                    "range": func_range(doc)}))
+    await until(lambda: fake.open_requests == 1)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(
+        types.TextDocumentIdentifier(URI)))
+    result = await asyncio.wait_for(task, 10)
+    assert result["status"] == "cancelled"
+    await until(lambda: fake.open_requests == 0, wait=10)
+
+
+def pull_capabilities() -> types.ClientCapabilities:
+    caps = client_capabilities("neovim")
+    assert caps.workspace is not None
+    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True)
+    return caps
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(
+    server_command=[sys.executable, "-m", "pair_lsp", "serve"], client_factory=make_client))
+async def pull_client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> Any:
+    fake: FakeModelServer = request.getfixturevalue("fake")
+    tmp: Path = request.getfixturevalue("tmp_path")
+    lsp_client.fake = fake  # type: ignore[attr-defined]
+    lsp_client.editor = "neovim"  # type: ignore[attr-defined]
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=pull_capabilities(),
+        initialization_options=pair_settings(fake, "openai", "anthropic", tmp)))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_pull_diagnostics_with_refresh(pull_client: LanguageClient) -> None:
+    client = pull_client
+    client.fake.script("r", [review("revise", finding(  # type: ignore[attr-defined]
+        "F1", "best = 0  # 😀", "starts too low"))])
+    doc = open_doc(client)
+    result = await execute(client, "pair.review", {"uri": URI})
+    assert result["status"] == "exhausted"
+    assert client.diagnostic_refresh_count > 0
+    assert not client.diagnostics.get(URI)  # pull mode: nothing pushed
+    report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(URI)))
+    assert [d.code for d in report.items] == ["F1"]
+    start = doc.offset_at_position(report.items[0].range.start)
+    assert doc.source[start:start + 8] == "best = 0"

@@ -1,0 +1,99 @@
+"""`pair-lsp doctor`, `serve --tcp`, the response cache's corruption handling, settings checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pair_lsp.cache import ResponseCache
+from pair_lsp.config import CacheConfig, parse_settings
+from pair_lsp.providers.base import Message, ModelRequest, ProviderInfo, Usage
+from pair_lsp.testing.fake_server import FakeModelServer
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    return subprocess.run([sys.executable, "-m", "pair_lsp", *args], capture_output=True,
+                          text=True, env={**base, **(env or {})}, timeout=60, check=False)
+
+
+def test_doctor_reports_roles_without_keys(fake: FakeModelServer) -> None:
+    fake.script("w", ["OK"])
+    fake.script("r", ["OK"])
+    out = run("doctor", "--json", env={
+        "PAIR_LSP_WORKER": "openai:w", "PAIR_LSP_REVIEWER": "anthropic:r",
+        "PAIR_LSP_BASE_URL": fake.openai_url, "OPENAI_API_KEY": "sk-doctor-SECRET999"})
+    report = json.loads(out.stdout)
+    assert report["roles"]["worker"]["answers"] is True
+    assert report["roles"]["worker"]["key"] == "yes (OPENAI_API_KEY)"
+    assert "SECRET999" not in out.stdout + out.stderr
+
+
+def test_doctor_names_a_failing_provider() -> None:
+    out = run("doctor", env={"PAIR_LSP_WORKER": "openai:w", "PAIR_LSP_REVIEWER": "openai:r",
+                             "PAIR_LSP_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert out.returncode == 1 and "FAILS" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_serve_tcp_binds_loopback() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "pair_lsp", "serve", "--tcp", "--port",
+                             str(port)], stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                       "params": {"capabilities": {}}}).encode()
+                    conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                    data = conn.recv(65536)
+                    assert b'"result"' in data and b"pair.selection" in data
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the TCP server never answered")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class _Fake:
+    info = ProviderInfo("openai", "m", None)
+
+
+def test_corrupt_cache_is_cleared_with_a_warning(tmp_path: Path) -> None:
+    import asyncio
+
+    warnings: list[str] = []
+    directory = tmp_path / "cache"
+    config = CacheConfig(directory=str(directory))
+    request = ModelRequest(role="worker", system="s", messages=(Message("user", "u"),))
+    cache = ResponseCache(config, warnings.append)
+    asyncio.run(cache.put(_Fake(), request, "hello", Usage(1, 2)))  # type: ignore[arg-type]
+    cache.close()
+    for db in directory.glob("*.db"):
+        db.write_bytes(b"this is not a sqlite database" * 100)
+    cache = ResponseCache(config, warnings.append)
+    assert asyncio.run(cache.get(_Fake(), request)) is None  # type: ignore[arg-type]
+    assert warnings and "cleared" in warnings[0]
+    asyncio.run(cache.put(_Fake(), request, "again", Usage(1, 2)))  # type: ignore[arg-type]
+    hit = asyncio.run(cache.get(_Fake(), request))  # type: ignore[arg-type]
+    assert hit is not None and hit[0] == "again"
+
+
+def test_invalid_settings_name_the_setting_and_keep_defaults() -> None:
+    settings, errors = parse_settings({"maxRounds": 0, "worker": {"provider": "nope"},
+                                       "cache": {"sizeLimitMb": "big"}, "bogus": 1})
+    assert settings.maxRounds == 3 and settings.worker.provider == "openai"
+    text = "\n".join(errors)
+    for name in ("pair.maxRounds", "pair.worker.provider", "pair.cache.sizeLimitMb",
+                 "pair.bogus"):
+        assert name in text

@@ -178,9 +178,15 @@ def script_pair(fake: FakeModelServer, reviewer: list[Any] | None = None) -> Non
 async def test_pair_selection_end_to_end(client: LanguageClient) -> None:
     script_pair(client.fake)  # type: ignore[attr-defined]
     doc = open_doc(client)
+    other = {"range": {"start": {"line": 5, "character": 4}, "end": {"line": 5, "character": 8}},
+             "message": "B007 loop variable could be simpler", "source": "ruff"}
     result = await execute(client, "pair.selection", {
-        "uri": URI, "range": func_range(doc), "instruction": "handle empty lists"})
+        "uri": URI, "range": func_range(doc), "instruction": "handle empty lists",
+        "diagnostics": [other]})
     assert result["status"] == "approved" and result["rounds"] == 2
+    worker_first = next(r for r in client.fake.requests if r.model == "w")  # type: ignore[attr-defined]
+    assert "line 6: [ruff] B007 loop variable" in str(worker_first.body)
+    assert "handle empty lists" in str(worker_first.body)
     # progress: begin, reports, end
     reports = [p for ps in client.progress_reports.values() for p in ps]
     kinds = [getattr(v, "kind", None) for v in reports]

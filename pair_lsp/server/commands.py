@@ -94,10 +94,30 @@ def _instruction(command: str, obj: dict[str, Any]) -> str:
     return (_str(command, obj, "instruction") or "").strip()
 
 
+def _diagnostics(command: str, obj: dict[str, Any]) -> tuple[str, ...]:
+    """Other tools' diagnostics the client passes along: `[{range, message, source?}]`."""
+    raw = obj.get("diagnostics")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise invalid(f"{command}: 'diagnostics' must be a list of LSP diagnostics")
+    out = []
+    for d in raw[:50]:
+        if not isinstance(d, dict) or not isinstance(d.get("message"), str):
+            raise invalid(f"{command}: each diagnostic needs a 'message' string, got {d!r}")
+        line = (d.get("range") or {}).get("start", {}).get("line")
+        where = f"line {line + 1}: " if isinstance(line, int) else ""
+        source = f"[{d['source']}] " if isinstance(d.get("source"), str) else ""
+        out.append(f"{where}{source}{d['message']}")
+    return tuple(out)
+
+
 async def _start(ls: PairServer, command: str, uri: str, start: int, end: int | None,
-                 mode: str, instruction: str) -> dict[str, Any]:
+                 mode: str, obj: dict[str, Any]) -> dict[str, Any]:
     try:
-        return await ls.sessions.run(uri, start, end, mode=mode, instruction=instruction,
+        return await ls.sessions.run(uri, start, end, mode=mode,
+                                     instruction=_instruction(command, obj),
+                                     diagnostics=_diagnostics(command, obj),
                                      request_id=ls.protocol.msg_id)
     except ProviderConfigError as exc:
         ls.show_error(f"Pair: {exc}")
@@ -114,16 +134,14 @@ def register(ls: PairServer) -> None:
         if "range" not in obj:
             raise invalid("pair.selection: missing 'range' (use pair.document for a whole file)")
         start, end = _range(ls, "pair.selection", uri, obj["range"])
-        return await _start(ls, "pair.selection", uri, start, end, "pair",
-                            _instruction("pair.selection", obj))
+        return await _start(ls, "pair.selection", uri, start, end, "pair", obj)
 
     @ls.command("pair.document")
     async def pair_document(ls: PairServer, *args: Any) -> dict[str, Any]:
         obj = _obj("pair.document", args)
         uri = _str("pair.document", obj, "uri", required=True) or ""
         _document(ls, "pair.document", uri)
-        return await _start(ls, "pair.document", uri, 0, None, "pair",
-                            _instruction("pair.document", obj))
+        return await _start(ls, "pair.document", uri, 0, None, "pair", obj)
 
     @ls.command("pair.review")
     async def pair_review(ls: PairServer, *args: Any) -> dict[str, Any]:
@@ -132,8 +150,7 @@ def register(ls: PairServer) -> None:
         _document(ls, "pair.review", uri)
         start, end = (_range(ls, "pair.review", uri, obj["range"]) if obj.get("range")
                       else (0, None))
-        return await _start(ls, "pair.review", uri, start, end, "review",
-                            _instruction("pair.review", obj))
+        return await _start(ls, "pair.review", uri, start, end, "review", obj)
 
     @ls.command("pair.cancel")
     def pair_cancel(ls: PairServer, *args: Any) -> dict[str, Any]:

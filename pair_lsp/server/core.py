@@ -106,9 +106,6 @@ class PairServer(LanguageServer):
         self._indexes[uri] = (doc.version, text, index)
         return index
 
-    def other_diagnostics(self, uri: str, start: int, end: int) -> tuple[str, ...]:
-        return ()  # other servers' diagnostics are not visible to this one
-
     def workspace_edit(self, uri: str, edits: list[TextEdit]) -> types.WorkspaceEdit:
         index = self.line_index(uri)
         lsp_edits = [types.TextEdit(index.range(e.start, e.end), e.new_text) for e in edits]

@@ -102,6 +102,7 @@ class SessionManager:
 
     async def run(self, uri: str, start: int, end: int | None, *, mode: str,
                   instruction: str = "", request_id: Any = None,
+                  diagnostics: tuple[str, ...] = (),
                   seed: tuple[str, tuple[Finding, ...]] | None = None,
                   max_rounds: int | None = None) -> dict[str, Any]:
         """Run a session to its end and return the command result."""
@@ -111,7 +112,7 @@ class SessionManager:
         request = PairRequest(document=text, start=start, end=end, path=_path_of(uri),
                               language_id=doc.language_id or "plaintext",
                               instruction=instruction, mode=mode,
-                              diagnostics=self.server.other_diagnostics(uri, start, stop),
+                              diagnostics=diagnostics,
                               seed=seed)
         record = Record(session=None,  # type: ignore[arg-type]
                         uri=uri, version=doc.version, document=text, start=start, end=stop,

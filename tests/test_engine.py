@@ -139,7 +139,7 @@ async def test_search_not_found_gets_feedback_then_success(
 async def test_malformed_review_repaired(fake: FakeModelServer, pair: tuple[str, str],
                                          tmp_path: Path) -> None:
     fake.script("w", [WORKER_R1])
-    fake.script("r", ['{"verdict": "approve", "summary": "ok", "findings": [', APPROVE])
+    fake.script("r", ['{"verdict": "looks good", "summary": "ok", "findings": []}', APPROVE])
     done, _, _ = await run(fake, pair, tmp_path)
     assert done.status == "approved"
     repair = [r for r in fake.requests if r.model == "r"][1]

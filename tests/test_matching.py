@@ -180,3 +180,21 @@ def test_property_exact_block_roundtrip(case: tuple[str, int, int, int]) -> None
 def test_textedit_json() -> None:
     assert TextEdit(1, 2, "x", "y").to_json() == {"start": 1, "end": 2, "new_text": "x",
                                                   "old_text": "y"}
+
+
+def test_truncated_review_salvages_distinct_findings() -> None:
+    from pair_lsp.loop.protocol import ReviewParseError, parse_review
+
+    one = '{"id": "F1", "quote": "x", "line": 1, "severity": "error", "message": "bad"}'
+    text = '{"verdict": "revise", "summary": "s", "findings": [' + ", ".join([one] * 5) + ', {"id'
+    try:
+        parse_review(text)
+    except ReviewParseError as exc:
+        assert exc.salvage is not None
+        assert exc.salvage.verdict == "revise" and len(exc.salvage.findings) == 1
+    else:
+        raise AssertionError("a truncated reply must not parse cleanly")
+    try:
+        parse_review("no json here")
+    except ReviewParseError as exc:
+        assert exc.salvage is None

@@ -135,7 +135,9 @@ class Verdict:
 
 
 class ReviewParseError(ValueError):
-    pass
+    def __init__(self, message: str, salvage: Verdict | None = None):
+        super().__init__(message)
+        self.salvage = salvage  # what a truncated reply still says clearly, if anything
 
 
 REVIEW_SCHEMA: dict[str, Any] = {
@@ -229,10 +231,34 @@ def finding_from_json(raw: Any, position: int) -> Finding | None:
     )
 
 
+def salvage_review(text: str) -> Verdict | None:
+    """From a cut-off reply: the verdict and every complete, distinct finding before the cut."""
+    m = re.search(r'"verdict"\s*:\s*"(approve|revise)"', text)
+    if not m:
+        return None
+    summary = re.search(r'"summary"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for f in FindingStream().feed(text):
+        if f.signature() not in seen:
+            seen.add(f.signature())
+            findings.append(Finding(f"F{len(findings) + 1}", f.message, f.severity, f.quote,
+                                    f.line, f.suggestion))
+    verdict = m.group(1)
+    if verdict == "revise" and not findings:
+        return None
+    text_summary = json.loads(f'"{summary.group(1)}"') if summary else ""
+    return Verdict("approve" if verdict == "approve" else "revise", text_summary, findings)
+
+
 def parse_review(text: str) -> Verdict:
     """Parse a reviewer reply. Raises ReviewParseError saying what is wrong."""
     try:
-        data = json.loads(_extract_json_object(text))
+        obj = _extract_json_object(text)
+    except ReviewParseError as exc:
+        raise ReviewParseError(str(exc), salvage_review(text)) from None
+    try:
+        data = json.loads(obj)
     except json.JSONDecodeError as exc:
         raise ReviewParseError(f"the reply is not valid JSON ({exc.msg} at char {exc.pos})")\
             from None

@@ -208,7 +208,8 @@ class Session:
                 self.id, self.request.mode,
                 self.worker.info.label if self.worker else "",
                 self.reviewer.info.label, self.max_rounds, self.request.path,
-                (self.task.first_line, self.task.first_line + self._eol.text.count("\n")),
+                (self.task.first_line, self.task.first_line + max(
+                    0, self._eol.text.rstrip("\n").count("\n"))),
                 self.request.instruction,
                 tuple(n for p in (self.worker, self.reviewer) if p for n in p.info.notes)))
             if self.request.mode == "review":
@@ -355,6 +356,14 @@ class Session:
                 verdict = parse_review(text)
             except ReviewParseError as exc:
                 last_error = str(exc)
+                if exc.salvage is not None:
+                    verdict = exc.salvage
+                    self._emit(Notice(f"the reviewer's reply was cut off ({exc}); kept its "
+                                      f"verdict and {len(verdict.findings)} complete "
+                                      "finding(s)", "warning"))
+                    self._emit(Reviewed(round_no, verdict.verdict, verdict.summary,
+                                        tuple(verdict.findings)))
+                    return verdict
                 if attempt == 1:
                     self._emit(Notice(f"the reviewer's reply could not be read ({exc}); "
                                       "asking it to repair the reply", "warning"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from pair_lsp.testing.fake_server import FakeModelServer
 
 # no real key, gateway or role override from the developer's shell leaks into tests

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pair_lsp.testing.fake_server import FakeModelServer
 
+from pair_lsp.testing.fake_server import FakeModelServer
 from tests.scripts import APPROVE, BUGGY, REVISE_EMPTY, WORKER_R1, WORKER_R2
 
 

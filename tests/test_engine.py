@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pair_lsp.testing.fake_server import FakeModelServer, Reply
 
 from pair_lsp.config import parse_settings
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.session import PairRequest
 from pair_lsp.runner import SessionFactory
+from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests.conftest import PROVIDER_PAIRS, pair_settings
 from tests.scripts import (
     APPROVE,

@@ -474,3 +474,31 @@ async def test_pull_diagnostics_with_refresh(pull_client: LanguageClient) -> Non
     assert [d.code for d in report.items] == ["F1"]
     start = doc.offset_at_position(report.items[0].range.start)
     assert doc.source[start:start + 8] == "best = 0"
+
+
+async def test_pair_document_whole_file(client: LanguageClient) -> None:
+    script_pair(client.fake, [APPROVE])  # type: ignore[attr-defined]
+    doc = open_doc(client)
+    result = await execute(client, "pair.document", {"uri": URI, "instruction": "tidy"})
+    assert result["status"] == "approved"
+    proposal = await execute(client, "pair.proposal", {"sessionId": result["sessionId"]})
+    assert proposal["proposed"] == DOC.replace("    best = 0  # 😀", "    best = values[0]  # 😀")
+    applied = await execute(client, "pair.apply", {"sessionId": result["sessionId"]})
+    assert applied == {"applied": True}
+    apply_workspace_edit(client, doc, client.applied_edits[0])  # type: ignore[attr-defined]
+    assert doc.source == proposal["proposed"]
+
+
+async def test_new_session_replaces_findings_in_its_range_only(client: LanguageClient) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("r", [
+        review("revise", finding("F1", "NAME = '中文😀'", "a constant outside the function", 2),
+               finding("F2", "return best", "inside the function", 10)),
+        review("revise", finding("F1", "for v in values:", "the new finding", 4))])
+    doc = open_doc(client)
+    await execute(client, "pair.review", {"uri": URI})
+    assert sorted(d.message.split("\n")[0] for d in client.diagnostics[URI]) == [
+        "a constant outside the function", "inside the function"]
+    await execute(client, "pair.review", {"uri": URI, "range": func_range(doc)})
+    assert sorted(d.message.split("\n")[0] for d in client.diagnostics[URI]) == [
+        "a constant outside the function", "the new finding"]

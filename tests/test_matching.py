@@ -198,3 +198,10 @@ def test_truncated_review_salvages_distinct_findings() -> None:
         parse_review("no json here")
     except ReviewParseError as exc:
         assert exc.salvage is None
+
+
+def test_broken_block_does_not_hide_the_next_one() -> None:
+    reply = ("<<<<<<< SEARCH\nfoo\n<<<<<<< SEARCH\nbar\n=======\nbaz\n>>>>>>> REPLACE\n")
+    parsed = parse_worker_reply(reply)
+    assert [(x.search, x.replace) for x in parsed.blocks] == [("bar", "baz")]
+    assert len(parsed.problems) == 1

@@ -61,29 +61,14 @@ def parse_worker_reply(text: str) -> WorkerReply:
             i += 1
             continue
         start = i
-        i += 1
-        search: list[str] = []
-        while i < len(lines) and not _DIVIDER_RE.match(lines[i]):
-            if _SEARCH_RE.match(lines[i]) or _REPLACE_RE.match(lines[i]):
-                break
-            search.append(lines[i])
-            i += 1
-        if i >= len(lines) or not _DIVIDER_RE.match(lines[i]):
-            problems.append(
-                f"block {len(blocks) + 1} (starting at reply line {start + 1}) has no "
-                f"'{DIVIDER}' line after its SEARCH part")
+        where = f"block {len(blocks) + 1} (starting at reply line {start + 1})"
+        search, i, found = _part(lines, i + 1, _DIVIDER_RE, (_SEARCH_RE, _REPLACE_RE))
+        if not found:
+            problems.append(f"{where} has no '{DIVIDER}' line after its SEARCH part")
             continue
-        i += 1
-        replace: list[str] = []
-        while i < len(lines) and not _REPLACE_RE.match(lines[i]):
-            if _SEARCH_RE.match(lines[i]):
-                break
-            replace.append(lines[i])
-            i += 1
-        if i >= len(lines) or not _REPLACE_RE.match(lines[i]):
-            problems.append(
-                f"block {len(blocks) + 1} (starting at reply line {start + 1}) is not closed "
-                f"by a '{REPLACE_MARK}' line")
+        replace, i, found = _part(lines, i + 1, _REPLACE_RE, (_SEARCH_RE,))
+        if not found:
+            problems.append(f"{where} is not closed by a '{REPLACE_MARK}' line")
             continue
         i += 1
         blocks.append(Block(_strip_fence("\n".join(search)), _strip_fence("\n".join(replace)),
@@ -91,6 +76,21 @@ def parse_worker_reply(text: str) -> WorkerReply:
     prose_text = "\n".join(prose)
     declines = [Decline(m.group(1).upper(), m.group(2)) for m in _DECLINE_RE.finditer(prose_text)]
     return WorkerReply(blocks, declines, _clean_prose(prose_text), problems)
+
+
+def _part(lines: list[str], i: int, end: re.Pattern[str],
+          abort: tuple[re.Pattern[str], ...]) -> tuple[list[str], int, bool]:
+    """Lines from ``i`` up to the ``end`` marker: (lines, index, found). Without the marker,
+    the index is where another marker (or the reply's end) stands, to resume parsing there."""
+    out: list[str] = []
+    while i < len(lines):
+        if end.match(lines[i]):
+            return out, i, True
+        if any(a.match(lines[i]) for a in abort):
+            break
+        out.append(lines[i])
+        i += 1
+    return out, i, False
 
 
 def _strip_fence(text: str) -> str:

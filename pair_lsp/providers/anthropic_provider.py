@@ -5,35 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pair_lsp.config import RoleConfig
 from pair_lsp.providers.base import (
     ModelRequest,
     ProviderError,
-    ProviderInfo,
     StreamItem,
     TextDelta,
     Usage,
 )
 from pair_lsp.providers.errors import map_error
+from pair_lsp.providers.sdk_client import SdkProvider
 
 _CACHE = {"type": "ephemeral"}
 
 
-class AnthropicProvider:
-    def __init__(self, role: RoleConfig, api_key: str | None):
-        self.role = role
-        self.info = ProviderInfo("anthropic", role.model, role.baseUrl)
-        self._key = api_key
-        self._client: Any = None
-
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import anthropic  # imported on first use: keeps server start-up fast
-
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._key or "not-needed", base_url=self.role.baseUrl,
-                max_retries=self.role.maxRetries, timeout=self.role.timeout)
-        return self._client
+class AnthropicProvider(SdkProvider):
+    sdk_module = "anthropic"
+    client_class = "AsyncAnthropic"
 
     def build(self, request: ModelRequest) -> dict[str, Any]:
         """The SDK keyword arguments for ``request`` (system + first message cached)."""
@@ -49,8 +36,7 @@ class AnthropicProvider:
             "system": [{"type": "text", "text": request.system, "cache_control": _CACHE}],
             "messages": messages,
         }
-        temperature = self.role.temperature if self.role.temperature is not None \
-            else request.temperature
+        temperature = self._temperature(request)
         if temperature is not None:
             kwargs["temperature"] = temperature
         if request.json_schema and self.role.structuredOutput in ("auto", "json_schema"):
@@ -78,8 +64,3 @@ class AnthropicProvider:
         yield Usage(input_tokens=(u.input_tokens or 0) + cached + written,
                     output_tokens=u.output_tokens or 0, cached_tokens=cached,
                     cache_write_tokens=written)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

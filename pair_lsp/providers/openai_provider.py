@@ -15,21 +15,21 @@ from pair_lsp.config import RoleConfig
 from pair_lsp.providers.base import (
     ModelRequest,
     ProviderError,
-    ProviderInfo,
     StreamItem,
     TextDelta,
     Usage,
 )
 from pair_lsp.providers.errors import map_error
+from pair_lsp.providers.sdk_client import SdkProvider
 
 
-class OpenAIProvider:
+class OpenAIProvider(SdkProvider):
+    sdk_module = "openai"
+    client_class = "AsyncOpenAI"
+
     def __init__(self, role: RoleConfig, api_key: str | None):
-        self.role = role
+        super().__init__(role, api_key)
         self.chat = role.provider == "openai-chat"
-        self.info = ProviderInfo(role.provider, role.model, role.baseUrl)
-        self._key = api_key
-        self._client: Any = None
         self._format = self._initial_format()
 
     def _initial_format(self) -> str:
@@ -37,19 +37,6 @@ class OpenAIProvider:
         if form != "auto":
             return form
         return "json_object" if (self.chat and self.role.baseUrl) else "json_schema"
-
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import openai  # imported on first use: keeps server start-up fast
-
-            self._client = openai.AsyncOpenAI(
-                api_key=self._key or "not-needed", base_url=self.role.baseUrl,
-                max_retries=self.role.maxRetries, timeout=self.role.timeout)
-        return self._client
-
-    def _temperature(self, request: ModelRequest) -> float | None:
-        return self.role.temperature if self.role.temperature is not None \
-            else request.temperature
 
     def build(self, request: ModelRequest) -> dict[str, Any]:
         max_out = min(request.max_output_tokens, self.role.maxOutputTokens)
@@ -125,11 +112,6 @@ class OpenAIProvider:
         except Exception as exc:
             raise map_error(exc, self.info.label, self.role.timeout, started=started) from None
         yield usage
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
 
 def _chat_usage(u: Any) -> Usage:

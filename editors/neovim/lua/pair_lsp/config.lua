@@ -1,0 +1,35 @@
+--- Options: vim.g.pair_lsp (or require('pair_lsp').setup{...}), with defaults.
+local M = {}
+
+---@class pair_lsp.Options
+---@field cmd? string[] server command (default: `pair-lsp serve`, else `python3 -m pair_lsp serve`)
+---@field settings? table the `pair` settings section (worker, reviewer, maxRounds, ...)
+
+---@return pair_lsp.Options
+function M.options()
+  local opts = vim.g.pair_lsp
+  if type(opts) ~= 'table' then
+    opts = {}
+  end
+  return opts
+end
+
+---@return string[]
+function M.cmd()
+  local cmd = M.options().cmd
+  if type(cmd) == 'table' and #cmd > 0 then
+    return cmd
+  end
+  if vim.fn.executable('pair-lsp') == 1 then
+    return { 'pair-lsp', 'serve' }
+  end
+  return { 'python3', '-m', 'pair_lsp', 'serve' }
+end
+
+---@return table
+function M.settings()
+  local settings = M.options().settings
+  return type(settings) == 'table' and settings or vim.empty_dict()
+end
+
+return M

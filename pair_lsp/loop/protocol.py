@@ -140,13 +140,14 @@ class ReviewParseError(ValueError):
         self.salvage = salvage  # what a truncated reply still says clearly, if anything
 
 
+# Property order matters: schema-constrained models write properties in this order, so the
+# findings stream (and show as diagnostics) before the summary is written.
 REVIEW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["verdict", "summary", "findings"],
+    "required": ["verdict", "findings", "summary"],
     "properties": {
         "verdict": {"type": "string", "enum": ["approve", "revise"]},
-        "summary": {"type": "string"},
         "findings": {
             "type": "array",
             "items": {
@@ -163,6 +164,7 @@ REVIEW_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "summary": {"type": "string"},
     },
 }
 

@@ -43,8 +43,7 @@ fi
 step "lint and types"
 .venv/bin/ruff check pair_lsp tests
 .venv/bin/mypy pair_lsp
-"$CACHE/tools/node_modules/.bin/stylua" --check editors/neovim
-luacheck -q editors/neovim
+(cd editors/neovim && "$CACHE/tools/node_modules/.bin/stylua" --check . && luacheck -q .)
 
 step "tests"
 export PATH="$ROOT/.venv/bin:$PATH"

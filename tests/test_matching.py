@@ -205,3 +205,16 @@ def test_broken_block_does_not_hide_the_next_one() -> None:
     parsed = parse_worker_reply(reply)
     assert [(x.search, x.replace) for x in parsed.blocks] == [("bar", "baz")]
     assert len(parsed.problems) == 1
+
+
+def test_region_diff_is_numbered_in_file_lines() -> None:
+    from pair_lsp.loop.textops import unified_diff
+
+    doc = "".join(f"line {i}\n" for i in range(1, 101))
+    new = doc.replace("line 50\n", "line fifty\n")
+    whole = unified_diff(doc, new, "f.txt", context=0)
+    start = doc.index("line 48")
+    end = doc.index("line 53")
+    region = unified_diff(doc[start:end], new[start:end + 3], "f.txt", context=0,
+                          line_offset=47)
+    assert region == whole and "@@ -50 +50 @@" in region

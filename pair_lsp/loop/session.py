@@ -456,7 +456,14 @@ class Session:
         if candidate is not None and candidate != self._eol.text and status != "failed":
             edits = region_edits(doc, self._start, self._end, candidate)
             new_doc = apply_edits(doc, edits)
-            diff = unified_diff(doc, new_doc, self.request.path)
+            # diff only the target's lines: the rest of the file is unchanged
+            lo = doc.rfind("\n", 0, self._start) + 1
+            hi = self._end
+            if hi < len(doc) and (hi == 0 or doc[hi - 1] != "\n"):
+                nl = doc.find("\n", hi)
+                hi = len(doc) if nl < 0 else nl + 1
+            diff = unified_diff(doc[lo:hi], new_doc[lo:len(new_doc) - (len(doc) - hi)],
+                                self.request.path, line_offset=doc.count("\n", 0, lo))
         findings: tuple[Finding, ...] = tuple(verdict.findings) if verdict else ()
         finished = Finished(status, reason, self.round, verdict.summary if verdict else "",
                             findings, tuple(edits), new_doc, diff, self._usage,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import itertools
+import re
 from dataclasses import dataclass
 
 
@@ -182,13 +183,28 @@ def rebase_edits(edits: list[TextEdit], new_document: str) -> list[TextEdit] | N
     return out
 
 
-def unified_diff(old: str, new: str, path: str = "file", context: int = 3) -> str:
-    """A unified diff as `git diff` would print it (with '\\ No newline' markers)."""
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def unified_diff(old: str, new: str, path: str = "file", context: int = 3,
+                 line_offset: int = 0) -> str:
+    """A unified diff as `git diff` would print it (with '\\ No newline' markers).
+
+    ``line_offset``: ``old``/``new`` are a region starting after that many lines of a larger
+    file; hunk headers are numbered in the file's lines (diffing only the region is what keeps
+    a session's cost independent of the file's size).
+    """
     old_lines = old.splitlines(keepends=True)
     new_lines = new.splitlines(keepends=True)
     out: list[str] = []
     for line in difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}",
                                      n=context):
+        if line_offset and line.startswith("@@"):
+            m = _HUNK.match(line)
+            if m:
+                a = int(m.group(1)) + line_offset
+                b = int(m.group(3)) + line_offset
+                line = f"@@ -{a}{m.group(2) or ''} +{b}{m.group(4) or ''} @@\n"
         if line.endswith("\n"):
             out.append(line)
         else:

@@ -1,0 +1,187 @@
+"""A real LSP client driving `pair-lsp serve` over stdio, plus workload generators."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from pair_lsp.testing.fake_server import FakeModelServer
+
+
+def block(search: str, replace: str) -> str:
+    return f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
+
+
+FUNC = '''def largest_{i}(values):
+    """Return the largest number in values."""
+    best = 0
+    for v in values:
+        if v > best:
+            best = v
+    return best
+'''
+
+
+def document(lines: int, functions_at: int | None = None) -> tuple[str, int]:
+    """A Python file of about ``lines`` lines; returns (text, first line of the target)."""
+    body = [f"x_{i} = {i}  # filler line {i}" for i in range(lines)]
+    at = min(functions_at if functions_at is not None else lines // 2, max(0, lines - 31))
+    target = FUNC.format(i=0).rstrip("\n").split("\n")
+    target += [f"    # detail {k}" for k in range(30 - len(target))]
+    body[at:at + 30] = target
+    return "\n".join(body[:lines]) + "\n", at
+
+
+def worker_replies() -> list[str]:
+    return ["Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
+            "Guard the empty list.\n" + block(
+                "    best = values[0]",
+                "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")]
+
+
+def review(verdict: str, n: int = 1) -> str:
+    import json
+
+    findings = [{"id": f"F{k}", "quote": "for v in values:", "line": 4, "severity": "warning",
+                 "message": f"finding {k}: an empty list raises IndexError here",
+                 "suggestion": "guard the empty list before indexing"}
+                for k in range(1, n + 1)] if verdict == "revise" else []
+    return json.dumps({"verdict": verdict, "findings": findings,
+                       "summary": "The change is close; see the findings." if findings
+                       else "Looks correct."})
+
+
+class Client:
+    """pair-lsp over stdio with what the benchmarks observe recorded and timestamped."""
+
+    def __init__(self, fake: FakeModelServer, workdir: Path, cache: bool = False):
+        self.fake = fake
+        self.workdir = workdir
+        self.cache = cache
+        self.lsp = LanguageClient("pair-bench", "1")
+        self.diagnostic_times: list[tuple[float, str, int]] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.version: dict[str, int] = {}
+        self._register()
+
+    def _register(self) -> None:
+        lsp = self.lsp
+
+        @lsp.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            self.diagnostic_times.append((time.perf_counter(), params.uri,
+                                          len(params.diagnostics)))
+
+        @lsp.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def progress_create(params: Any) -> None:
+            return None
+
+        @lsp.feature(types.PROGRESS)
+        def progress(params: Any) -> None:
+            return None
+
+        @lsp.feature(types.WORKSPACE_CONFIGURATION)
+        def configuration(params: types.ConfigurationParams) -> list[Any]:
+            return [None for _ in params.items]
+
+        @lsp.feature(types.WINDOW_SHOW_MESSAGE)
+        def show(params: Any) -> None:
+            return None
+
+        @lsp.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def ask(params: Any) -> None:
+            return None
+
+        @lsp.feature(types.WINDOW_LOG_MESSAGE)
+        def log(params: Any) -> None:
+            return None
+
+        @lsp.feature("pair/status")
+        def status(params: Any) -> None:
+            self.statuses.append(params)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "worker": {"provider": "openai", "model": "bench-worker",
+                       "baseUrl": self.fake.openai_url},
+            "reviewer": {"provider": "anthropic", "model": "bench-reviewer",
+                         "baseUrl": self.fake.anthropic_url},
+            "cache": {"enabled": self.cache, "directory": str(self.workdir / "cache")},
+            "transcript": {"directory": str(self.workdir / "transcripts")},
+        }
+
+    async def start(self) -> float:
+        """Start the server; returns seconds from process start to the initialize result."""
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        started = time.perf_counter()
+        await self.lsp.start_io(sys.executable, "-m", "pair_lsp", "serve", env=env)
+        caps = types.ClientCapabilities(
+            window=types.WindowClientCapabilities(work_done_progress=True),
+            workspace=types.WorkspaceClientCapabilities(configuration=True),
+            general=types.GeneralClientCapabilities(
+                position_encodings=[types.PositionEncodingKind.Utf16]))
+        await self.lsp.initialize_async(types.InitializeParams(
+            capabilities=caps, initialization_options=self.settings()))
+        elapsed = time.perf_counter() - started
+        self.lsp.initialized(types.InitializedParams())
+        return elapsed
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self.lsp.shutdown_async(None), 10)
+            self.lsp.exit(None)
+        except Exception:
+            pass
+        await self.lsp.stop()
+
+    def open(self, uri: str, text: str) -> None:
+        self.version[uri] = 1
+        self.lsp.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+    def change(self, uri: str, line: int, text: str) -> None:
+        self.version[uri] += 1
+        self.lsp.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri,
+                                                                version=self.version[uri]),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(line, 0), types.Position(line, 0)),
+                text=text)]))
+
+    async def command(self, name: str, arg: Any = None) -> Any:
+        return await self.lsp.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=name, arguments=[arg] if arg is not None else []))
+
+    async def code_action(self, uri: str, line: int) -> Any:
+        return await self.lsp.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            range=types.Range(types.Position(line, 0), types.Position(line, 0)),
+            context=types.CodeActionContext(diagnostics=[])))
+
+    def server_pid(self) -> int | None:
+        server = getattr(self.lsp, "_server", None)
+        return getattr(server, "pid", None)
+
+
+def rng(first: int, lines: int = 30) -> dict[str, Any]:
+    return {"start": {"line": first, "character": 0},
+            "end": {"line": first + lines, "character": 0}}
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))
+    return s[k]

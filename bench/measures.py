@@ -1,0 +1,267 @@
+"""The measures: each returns a dict of numbers. All run over real LSP (stdio) and real HTTP
+against the fake model server with a fixed latency and token rate."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Client, document, median, percentile, review, rng, worker_replies
+from pair_lsp.testing.fake_server import FakeModelServer
+
+LATENCY = 0.5  # seconds to the first byte of every reply (a typical hosted model)
+TOKEN_RATE = 100.0  # output tokens per second while streaming
+
+
+def _script_two_rounds(fake: FakeModelServer) -> None:
+    fake.script("bench-worker", worker_replies())
+    fake.script("bench-reviewer", [review("revise"), review("approve")])
+
+
+async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
+    """Wall time of a 2-round session minus the model's own time, per document size."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            # warm-up: the first session imports the SDKs (a one-time cost, see cold start)
+            text, first = document(100)
+            _script_two_rounds(fake)
+            client.open("file:///bench/warm.py", text)
+            await client.command("pair.selection", {"uri": "file:///bench/warm.py",
+                                                    "range": rng(first)})
+            for size in sizes:
+                text, first = document(size)
+                samples, model, walls = [], [], []
+                for run in range(runs):
+                    uri = f"file:///bench/doc{size}_{run}.py"
+                    client.open(uri, text)
+                    fake.reset()
+                    _script_two_rounds(fake)
+                    started = time.perf_counter()
+                    result = await client.command("pair.selection", {"uri": uri,
+                                                                     "range": rng(first)})
+                    wall = time.perf_counter() - started
+                    assert result["status"] == "approved", result
+                    walls.append(wall)
+                    model.append(fake.model_time())
+                    samples.append(wall - fake.model_time())
+                out[str(size)] = {"overhead_ms": round(median(samples) * 1000, 2),
+                                  "overhead_min_ms": round(min(samples) * 1000, 2),
+                                  "overhead_max_ms": round(max(samples) * 1000, 2),
+                                  "model_s": round(median(model), 3),
+                                  "wall_s": round(median(walls), 3),
+                                  "share_of_model_time": round(median(samples) / median(model), 4),
+                                  "runs": runs}
+        finally:
+            await client.stop()
+    return out
+
+
+async def first_feedback(runs: int) -> dict[str, Any]:
+    """Time to the first published diagnostic / time to the end of a streamed review."""
+    ratios, firsts, totals = [], [], []
+    with tempfile.TemporaryDirectory() as tmp, \
+            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            text, first = document(2000)
+            for run in range(runs):
+                uri = f"file:///bench/review{run}.py"
+                client.open(uri, text)
+                fake.reset()
+                fake.script("bench-reviewer", [review("revise", n=4)])
+                client.diagnostic_times.clear()
+                started = time.perf_counter()
+                await client.command("pair.review", {"uri": uri, "range": rng(first)})
+                total = time.perf_counter() - started
+                first_diag = min(t for t, u, n in client.diagnostic_times if u == uri and n)
+                firsts.append(first_diag - started)
+                totals.append(total)
+                ratios.append((first_diag - started) / total)
+        finally:
+            await client.stop()
+    return {"ratio": round(median(ratios), 3), "first_diagnostic_s": round(median(firsts), 3),
+            "review_s": round(median(totals), 3), "runs": runs}
+
+
+async def responsiveness(samples: int) -> dict[str, Any]:
+    """codeAction and didChange(+codeAction) latency while 8 sessions stream."""
+    with tempfile.TemporaryDirectory() as tmp, \
+            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE / 4) as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            text, first = document(2000)
+            long_reply = "Thinking it through. " * 400 + worker_replies()[0]
+            fake.script("bench-worker", [long_reply])
+            fake.script("bench-reviewer", [review("approve")])
+            tasks = []
+            for k in range(8):
+                uri = f"file:///bench/busy{k}.py"
+                client.open(uri, text)
+                tasks.append(asyncio.ensure_future(client.command(
+                    "pair.selection", {"uri": uri, "range": rng(first)})))
+            probe = "file:///bench/probe.py"
+            client.open(probe, text)
+            while fake.open_requests < 8:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            actions, changes = [], []
+            for k in range(samples):
+                t0 = time.perf_counter()
+                await client.code_action(probe, first + 2)
+                actions.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                client.change(probe, k % 50, "# typed\n")
+                await client.code_action(probe, first + 2)
+                changes.append(time.perf_counter() - t0)
+            running = fake.open_requests
+            await client.command("pair.cancel", {})
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await client.stop()
+    ms = lambda v: round(v * 1000, 2)  # noqa: E731
+    return {"code_action_p50_ms": ms(percentile(actions, 50)),
+            "code_action_p99_ms": ms(percentile(actions, 99)),
+            "did_change_p50_ms": ms(percentile(changes, 50)),
+            "did_change_p99_ms": ms(percentile(changes, 99)),
+            "sessions_streaming_during_probe": running, "samples": samples}
+
+
+async def cold_start(runs: int) -> dict[str, Any]:
+    inits, firsts = [], []
+    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+        for _ in range(runs):
+            client = Client(fake, Path(tmp))
+            started = time.perf_counter()
+            init = await client.start()
+            await client.command("pair.status")
+            firsts.append(time.perf_counter() - started)
+            inits.append(init)
+            await client.stop()
+    return {"initialize_ms": round(median(inits) * 1000, 1),
+            "first_command_ms": round(median(firsts) * 1000, 1), "runs": runs}
+
+
+async def replay(runs: int) -> dict[str, Any]:
+    walls, requests = [], []
+    with tempfile.TemporaryDirectory() as tmp, \
+            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+        client = Client(fake, Path(tmp), cache=True)
+        await client.start()
+        try:
+            text, first = document(2000)
+            _script_two_rounds(fake)
+            client.open("file:///bench/replay.py", text)
+            arg = {"uri": "file:///bench/replay.py", "range": rng(first)}
+            await client.command("pair.selection", arg)  # fills the cache
+            for _ in range(runs):
+                before = len(fake.requests)
+                started = time.perf_counter()
+                result = await client.command("pair.selection", arg)
+                walls.append(time.perf_counter() - started)
+                requests.append(len(fake.requests) - before)
+                assert result["status"] == "approved"
+        finally:
+            await client.stop()
+    return {"replay_ms": round(median(walls) * 1000, 1), "http_requests": max(requests),
+            "runs": runs}
+
+
+async def tokens() -> dict[str, Any]:
+    """Prompt/completion tokens per call, rounds 1-2, 30-line selection in a 2,000-line file."""
+    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            text, first = document(2000)
+            _script_two_rounds(fake)
+            client.open("file:///bench/tokens.py", text)
+            await client.command("pair.selection", {"uri": "file:///bench/tokens.py",
+                                                    "range": rng(first)})
+        finally:
+            await client.stop()
+    calls = []
+    for r in fake.requests:
+        body = r.body
+        prompt_chars = len(str(body.get("system", "")) + str(body.get("instructions", "")) +
+                           str(body.get("messages", "")) + str(body.get("input", "")))
+        calls.append({"role": "worker" if r.model == "bench-worker" else "reviewer",
+                      "api": r.api, "prompt_tokens": -(-prompt_chars // 4),
+                      "completion_tokens": -(-len(r.output_text) // 4),
+                      "body": body})
+    out: dict[str, Any] = {"calls": []}
+    for role in ("worker", "reviewer"):
+        mine = [c for c in calls if c["role"] == role]
+        for k, c in enumerate(mine, 1):
+            prefix = 0.0
+            if k > 1:
+                prefix = _common_prefix_share(mine[0]["body"], c["body"])
+            out["calls"].append({"role": role, "round": k, "prompt_tokens": c["prompt_tokens"],
+                                 "completion_tokens": c["completion_tokens"],
+                                 "stable_prefix_share": round(prefix, 3)})
+    r1 = sum(c["prompt_tokens"] for c in out["calls"] if c["round"] == 1)
+    r2 = sum(c["prompt_tokens"] for c in out["calls"] if c["round"] == 2)
+    r2_prefix = [c["stable_prefix_share"] for c in out["calls"] if c["round"] == 2]
+    out["round1_prompt_tokens"] = r1
+    out["round2_prompt_tokens"] = r2
+    out["round2_over_round1"] = round(r2 / r1, 3) if r1 else None
+    out["round2_stable_prefix_share"] = round(min(r2_prefix), 3) if r2_prefix else None
+    return out
+
+
+def _common_prefix_share(first: dict[str, Any], later: dict[str, Any]) -> float:
+    """Share of the later request that repeats the first request's messages exactly."""
+    def flat(body: dict[str, Any]) -> list[str]:
+        parts = [str(body.get("system", "")) + str(body.get("instructions", ""))]
+        for m in body.get("messages", body.get("input", [])):
+            parts.append(str(m.get("content")))
+        return parts
+
+    a, b = flat(first), flat(later)
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += len(x)
+    total = sum(len(x) for x in b)
+    return shared / total if total else 0.0
+
+
+async def memory() -> dict[str, Any]:
+    """Peak RSS of the server with 100 open 2,000-line documents and both SDKs loaded."""
+    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            text, first = document(2000)
+            for k in range(100):
+                client.open(f"file:///bench/mem{k}.py", text)
+            _script_two_rounds(fake)  # one session: imports and uses both SDKs
+            await client.command("pair.selection", {"uri": "file:///bench/mem0.py",
+                                                    "range": rng(first)})
+            await client.command("pair.status")
+            pid = client.server_pid()
+            peak = _status_kb(pid, "VmHWM") if pid else None
+            rss = _status_kb(pid, "VmRSS") if pid else None
+        finally:
+            await client.stop()
+    return {"peak_rss_mb": round(peak / 1024, 1) if peak else None,
+            "rss_mb": round(rss / 1024, 1) if rss else None, "documents": 100}
+
+
+def _status_kb(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None

@@ -110,7 +110,9 @@ async def responsiveness(samples: int) -> dict[str, Any]:
                     "pair.selection", {"uri": uri, "range": rng(first)})))
             probe = "file:///bench/probe.py"
             client.open(probe, text)
-            while fake.open_requests < 8:
+            for _ in range(1000):  # until all 8 streams are open
+                if fake.open_requests >= 8:
+                    break
                 await asyncio.sleep(0.02)
             await asyncio.sleep(0.3)
             actions, changes = [], []

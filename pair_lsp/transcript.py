@@ -10,10 +10,10 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pair_lsp.config import TranscriptConfig
-from pair_lsp.loop.events import Event, Finished
+from pair_lsp.loop.events import Event, Finished, StreamProgress
 from pair_lsp.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Transcript:
         self.markdown_path = directory / f"{stamp}-{session_id}.md"
         self._events: list[dict[str, Any]] = []
         self._failed = False
+        self._fh: IO[str] | None = None
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -49,15 +50,20 @@ class Transcript:
         self._failed = True
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, StreamProgress):
+            return  # throttled token counts: the call_usage events carry the real numbers
         record = {"time": round(time.time(), 3), **event.to_json()}
         line = redact(json.dumps(record, ensure_ascii=False))
         self._events.append(json.loads(line))
         if self._failed:
             return
         try:
-            with self.jsonl_path.open("a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
+            if self._fh is None:
+                self._fh = self.jsonl_path.open("a", encoding="utf-8")
+            self._fh.write(line + "\n")  # buffered: one write per few events, not per event
             if isinstance(event, Finished):
+                self._fh.close()
+                self._fh = None
                 self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
         except OSError as exc:
             self._fail(exc)

@@ -103,12 +103,18 @@ def worker_task(task: Task) -> str:
             f"TARGET:\n{_fence(task.original, task.language_id)}")
 
 
-def worker_revision(round_no: int, findings: list[Finding], candidate: str,
+def worker_revision(round_no: int, findings: list[Finding], candidate: str | None,
                     language: str) -> str:
+    """``candidate=None``: the worker's blocks applied verbatim, so it already knows the text
+    (resending it would only cost tokens)."""
     lines = [f"The reviewer asked for changes (review of round {round_no}):"]
     lines += [_finding_line(f) for f in findings]
-    lines.append("\nThe current TARGET text (your candidate) is:")
-    lines.append(_fence(candidate, language))
+    if candidate is None:
+        lines.append("\nYour edits were applied exactly as you wrote them: the current TARGET "
+                     "is the original TARGET with your blocks applied.")
+    else:
+        lines.append("\nThe current TARGET text (your candidate) is:")
+        lines.append(_fence(candidate, language))
     lines.append("Reply with SEARCH/REPLACE blocks against this current text, and a "
                  "`DECLINE F<n>: <reason>` line for each finding you decline.")
     return "\n".join(lines)
@@ -136,7 +142,8 @@ def reviewer_task(task: Task, candidate: str, diff: str, review_only: bool) -> s
     if review_only:
         parts.append(REVIEW_ONLY_NOTE)
     else:
-        parts.append("ORIGINAL TARGET:\n" + _fence(task.original, task.language_id))
+        if len(diff) >= 0.6 * len(candidate):  # a small diff plus the candidate says it all
+            parts.append("ORIGINAL TARGET:\n" + _fence(task.original, task.language_id))
         parts.append("DIFF (original -> candidate):\n" + _fence(diff or "(no change)", "diff"))
     parts.append("CANDIDATE (line numbers at the left are not part of the code):\n" +
                  _fence(numbered(candidate), task.language_id))
@@ -153,8 +160,12 @@ def reviewer_revision(round_no: int, candidate: str, diff_from_previous: str,
                      "\n".join(f"- {d.finding_id}: {d.reason}" for d in declines))
     parts.append("DIFF (previous candidate -> this one):\n" +
                  _fence(diff_from_previous or "(no change)", "diff"))
-    parts.append("CANDIDATE (line numbers at the left are not part of the code):\n" +
-                 _fence(numbered(candidate), language))
+    if len(diff_from_previous) < 0.6 * len(candidate):
+        parts.append("The CANDIDATE is the previous one with this diff applied (the @@ headers "
+                     "give its line numbers); quote its text exactly.")
+    else:
+        parts.append("CANDIDATE (line numbers at the left are not part of the code):\n" +
+                     _fence(numbered(candidate), language))
     parts.append("Review this candidate. Reply with only the JSON object.")
     return "\n\n".join(parts)
 

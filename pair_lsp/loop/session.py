@@ -140,6 +140,7 @@ class Session:
         first_line = doc.count("\n", 0, self._start) + 1
         before, after = _surroundings(doc, self._start, self._end, settings.contextLines)
         self._latest = self._eol.text  # the newest candidate (an exhausted session offers it)
+        self._verbatim = False  # the last round's blocks applied exactly as the worker wrote
         self.task = prompts.Task(
             path=request.path, language_id=request.language_id,
             instruction=request.instruction, original=self._eol.text, first_line=first_line,
@@ -252,7 +253,8 @@ class Session:
             self._round_tokens.append(0)
             if verdict is not None:
                 worker_conv.user(prompts.worker_revision(
-                    round_no - 1, verdict.findings, candidate, self.task.language_id))
+                    round_no - 1, verdict.findings,
+                    None if self._verbatim else candidate, self.task.language_id))
             new_candidate, declines, explanation = await self._work_round(
                 round_no, worker_conv, candidate)
             if round_no > 1 and new_candidate == candidate and not declines:
@@ -319,6 +321,8 @@ class Session:
                               "; ".join(failures) + " — asking the worker again", "warning"))
             conv.user(prompts.worker_match_retry(failures, result.applied, candidate,
                                                  self.task.language_id))
+        # the worker knows the candidate exactly when its blocks applied as written, at once
+        self._verbatim = not tolerant_all and attempt == 1
         diff = unified_diff(self._eol.text, candidate, self.request.path)
         self._emit(Proposal(round_no, candidate, diff, tuple(applied_all), tuple(tolerant_all),
                             explanation))

@@ -62,13 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--offline", action="store_true", help="do not call the providers")
     doctor.add_argument("--config", type=Path)
 
-    fake = sub.add_parser("fake-server", help="run the scripted fake model server (tests, demos)",
-                          add_help=False)
-    fake.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("fake-server", help="run the scripted fake model server (tests, demos); "
+                   "`pair-lsp fake-server --help` for its options")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fake-server"]:  # its own options: hand them over untouched
+        from pair_lsp.testing.fake_server import main as fake_main
+
+        return int(fake_main(argv[1:]) or 0)
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="pair-lsp: %(levelname)s: %(message)s")
@@ -81,10 +85,6 @@ def main(argv: list[str] | None = None) -> int:
             return serve(tcp=args.tcp, host=args.host, port=args.port, log_level=args.log_level)
         if args.command == "doctor":
             return asyncio.run(_doctor(args))
-        if args.command == "fake-server":
-            from pair_lsp.testing.fake_server import main as fake_main
-
-            return int(fake_main(args.rest) or 0)
     except UserError as exc:
         print(f"pair-lsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -84,6 +84,9 @@ class LocalProvider:
         self.role = role
         self.info = ProviderInfo("local", role.model, None)
         self._path: Path | None = None
+        if not any(key[1] == role.contextSize for key in _models):
+            self.info.notes.append(f"the local model {role.model} loads in-process on first "
+                                   "use (CPU only)")
 
     def model_path(self) -> Path:
         if self._path is None:
@@ -101,9 +104,6 @@ class LocalProvider:
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         path = self.model_path()
-        first_load = (str(path), self.role.contextSize) not in _models
-        if first_load:
-            self.info.notes.append(f"loading the local model {path.name}")
         try:
             llm = await asyncio.to_thread(_load, path, self.role.contextSize)
         except ProviderError:

@@ -60,6 +60,8 @@ class LineIndex:
                     break
                 used += step
                 col += 1
+            if col == len(content) and used < char:
+                col = len(content) + 1  # past the end of the line
         if col > len(content):
             if strict:
                 raise ValueError(f"character {char} is past the end of line {line}")

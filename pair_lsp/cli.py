@@ -232,8 +232,10 @@ def _run(args: argparse.Namespace) -> int:
     session.sinks.append(printer)
     finished = asyncio.run(_drive(session, factory))
     transcript = factory.transcripts.get(session.id)
-    if transcript is not None and not args.quiet:
-        print(f"transcript: {transcript.markdown_path}", file=sys.stderr)
+    if transcript is not None:
+        transcript.wait_written()
+        if not args.quiet:
+            print(f"transcript: {transcript.markdown_path}", file=sys.stderr)
     if finished.status == "failed":
         print(f"pair-lsp: error: {finished.reason}", file=sys.stderr)
         return EXIT_ERROR

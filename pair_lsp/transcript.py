@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +40,8 @@ class Transcript:
         self._events: list[dict[str, Any]] = []
         self._failed = False
         self._fh: IO[str] | None = None
+        self.written = threading.Event()
+        self.finished = False
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -62,11 +65,26 @@ class Transcript:
                 self._fh = self.jsonl_path.open("a", encoding="utf-8")
             self._fh.write(line + "\n")  # buffered: one write per few events, not per event
             if isinstance(event, Finished):
+                self.finished = True
                 self._fh.close()
                 self._fh = None
-                self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
+                # rendering is not the session's business: keep it off the event loop
+                threading.Thread(target=self._write_markdown, daemon=True,
+                                 name="pair-transcript").start()
         except OSError as exc:
             self._fail(exc)
+
+    def _write_markdown(self) -> None:
+        try:
+            self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
+        except OSError as exc:
+            self._fail(exc)
+        finally:
+            self.written.set()
+
+    def wait_written(self, timeout: float = 10.0) -> bool:
+        """Block until the Markdown rendering exists (the CLI prints its path)."""
+        return self.written.wait(timeout)
 
 
 def _fmt_tokens(n: int) -> str:

@@ -243,7 +243,9 @@ async def test_budget_stops_the_session(fake: FakeModelServer, pair: tuple[str, 
     assert (done.status, done.reason) == ("exhausted", "budget")
     assert done.round_tokens and done.round_tokens[0] > 50
     # the transcript says how many tokens each round used
-    md = next(iter(factory.transcripts.values())).markdown_path.read_text()
+    transcript = next(iter(factory.transcripts.values()))
+    assert transcript.wait_written(5)
+    md = transcript.markdown_path.read_text()
     assert "round 1:" in md and "Result: exhausted (budget)" in md
 
 
@@ -262,6 +264,7 @@ async def test_transcript_has_every_event_and_no_key(fake: FakeModelServer,
     await factory.aclose()
     assert done.status == "approved"
     transcript = next(iter(factory.transcripts.values()))
+    assert transcript.wait_written(5)
     lines = [json.loads(x) for x in transcript.jsonl_path.read_text().splitlines()]
     kinds = [x["type"] for x in lines]
     for kind in ("session_started", "round_started", "proposal", "reviewed", "call_usage",

@@ -62,7 +62,7 @@ async def test_session_ends_in_an_end_state(tmp_path: Path) -> None:
     if done.new_document is not None:  # whatever it proposed stays inside the target
         assert done.new_document[:start] == text[:start]
     transcript = next(iter(factory.transcripts.values()))
-    assert transcript.markdown_path.exists()
+    assert transcript.wait_written(10) and transcript.markdown_path.exists()
 
 
 async def test_reviewer_reply_is_schema_json_and_cap_holds(tmp_path: Path) -> None:

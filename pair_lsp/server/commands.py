@@ -208,6 +208,7 @@ def register(ls: PairServer) -> None:
     @ls.command("pair.showTranscript")
     async def pair_show_transcript(ls: PairServer, *args: Any) -> dict[str, Any]:
         record = _record("pair.showTranscript", args, required=False)
+        await ls.transcript_ready(record.id)
         path = ls.transcript_path(record.id)
         if path is None:
             raise invalid("pair.showTranscript: transcripts are disabled "

@@ -78,8 +78,15 @@ class PairServer(LanguageServer):
         if self._factory is None:
             return None
         t = self._factory.transcripts.get(session_id)
-        return str(t.markdown_path) if t is not None and t.markdown_path.exists() else \
-            (str(t.jsonl_path) if t is not None and t.jsonl_path.exists() else None)
+        if t is None or not t.jsonl_path.exists():
+            return None
+        # the Markdown rendering is written in the background as the session ends
+        return str(t.markdown_path if t.finished else t.jsonl_path)
+
+    async def transcript_ready(self, session_id: str) -> None:
+        t = self._factory.transcripts.get(session_id) if self._factory else None
+        if t is not None and t.finished:
+            await asyncio.to_thread(t.wait_written, 5.0)
 
     # ---------------------------------------------------------------- documents
 

@@ -129,8 +129,9 @@ class SessionManager:
         self.records[session.id] = record
         self._trim()
         self.server.findings.clear_range(uri, start, stop, keep_session=session.id)
-        await self._begin_progress(record)
         record.task = asyncio.create_task(session.result(), name=f"pair-{session.id}")
+        # the client's answer to progress creation is not worth waiting for before starting
+        self.server.spawn(self._begin_progress(record))
         try:
             finished = await asyncio.shield(record.task)
         except asyncio.CancelledError:
@@ -207,6 +208,8 @@ class SessionManager:
         self.server.work_done_progress.begin(token, types.WorkDoneProgressBegin(
             title="Pair", cancellable=True, message=self._progress_text(record),
             percentage=0))
+        if record.finished is not None:  # it ended while the client was answering
+            self._end_progress(record)
 
     def _progress_text(self, record: Record) -> str:
         s = record.session

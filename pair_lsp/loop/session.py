@@ -477,11 +477,27 @@ class Session:
 
 
 def _surroundings(doc: str, start: int, end: int, lines: int) -> tuple[str, str]:
-    """Up to ``lines`` lines of code above and below the target, '\n'-normalised."""
+    """Up to ``lines`` lines of code above and below the target, '\\n'-normalised.
+
+    Only those lines are sliced out: the cost does not grow with the file.
+    """
     if lines <= 0:
         return "", ""
-    above = Eol.of(doc[:start]).text.split("\n")
-    below = Eol.of(doc[end:]).text.split("\n")
-    before = "\n".join(above[-(lines + 1):])
-    after = "\n".join(below[:lines + 1])
-    return (before if before.strip() else ""), (after if after.strip() else "")
+    lo = doc.rfind("\n", 0, start) + 1  # the start of the target's first line
+    for _ in range(lines):
+        if lo == 0:
+            break
+        lo = doc.rfind("\n", 0, lo - 1) + 1
+    hi = end
+    if 0 < hi < len(doc) and doc[hi - 1] != "\n":  # the rest of the target's last line
+        nl = doc.find("\n", hi)
+        hi = len(doc) if nl < 0 else nl + 1
+    for _ in range(lines):
+        nl = doc.find("\n", hi)
+        if nl < 0:
+            hi = len(doc)
+            break
+        hi = nl + 1
+    before = Eol.of(doc[lo:start]).text
+    after = Eol.of(doc[end:hi]).text
+    return (before if before.strip() else ""), (after.rstrip("\n") if after.strip() else "")

@@ -21,6 +21,17 @@ def _script_two_rounds(fake: FakeModelServer) -> None:
     fake.script("bench-reviewer", [review("revise"), review("approve")])
 
 
+async def _two_round_session(client: Client, fake: FakeModelServer, uri: str,
+                             lines: int) -> dict[str, Any]:
+    """Open a document of ``lines`` lines and pair on its 30-line function (2 rounds)."""
+    text, first = document(lines)
+    _script_two_rounds(fake)
+    client.open(uri, text)
+    result: dict[str, Any] = await client.command("pair.selection",
+                                                  {"uri": uri, "range": rng(first)})
+    return result
+
+
 async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
     """Wall time of a 2-round session minus the model's own time, per document size."""
     out: dict[str, Any] = {}
@@ -30,11 +41,7 @@ async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
         await client.start()
         try:
             # warm-up: the first session imports the SDKs (a one-time cost, see cold start)
-            text, first = document(100)
-            _script_two_rounds(fake)
-            client.open("file:///bench/warm.py", text)
-            await client.command("pair.selection", {"uri": "file:///bench/warm.py",
-                                                    "range": rng(first)})
+            await _two_round_session(client, fake, "file:///bench/warm.py", 100)
             for size in sizes:
                 text, first = document(size)
                 samples, model, walls = [], [], []
@@ -186,11 +193,7 @@ async def tokens() -> dict[str, Any]:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
-            text, first = document(2000)
-            _script_two_rounds(fake)
-            client.open("file:///bench/tokens.py", text)
-            await client.command("pair.selection", {"uri": "file:///bench/tokens.py",
-                                                    "range": rng(first)})
+            await _two_round_session(client, fake, "file:///bench/tokens.py", 2000)
         finally:
             await client.stop()
     calls = []

@@ -12,28 +12,14 @@ from pathlib import Path
 import pytest
 
 from pair_lsp.testing.fake_server import FakeModelServer
-from tests.scripts import block, finding, review
+from tests.editors.scripts import EXPECTED, SOURCE, script_pair
+from tests.scripts import finding, review
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "neovim"
 DRIVER = Path(__file__).parent / "fixtures" / "neovim" / "e2e.lua"
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
-
-SOURCE = '''"""Example."""
-
-
-def largest(values):
-    """Return the largest number in values."""
-    best = 0
-    for v in values:
-        if v > best:
-            best = v
-    return best
-'''
-EXPECTED = SOURCE.replace("    best = 0\n", "    if not values:\n"
-                          "        raise ValueError(\"empty\")\n    best = values[0]\n")
-
 
 def nvim_version_ok() -> bool:
     if NVIM is None:
@@ -89,15 +75,7 @@ vim.lsp.enable('pair_lsp')
 
 @needs_nvim
 def test_pair_selection_then_code_action(fake: FakeModelServer, tmp_path: Path) -> None:
-    fake.script("nvim-worker", [
-        "Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
-        "Guard the empty list.\n" + block("    best = values[0]",
-                                          "    if not values:\n        raise ValueError(\"empty\")"
-                                          "\n    best = values[0]")])
-    fake.script("nvim-reviewer", [
-        review("revise", finding("F1", "for v in values:", "an empty list raises IndexError",
-                                 line=4)),
-        review("approve")])
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
     out = run_nvim(tmp_path, fake, "selection")
     assert out.startswith("applied:")
     worker_first = next(r for r in fake.requests if r.model == "nvim-worker")

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from pair_lsp.testing.fake_server import FakeModelServer
-from tests.editors.test_neovim import EXPECTED, SOURCE
-from tests.scripts import block, finding, review
+from tests.editors.scripts import EXPECTED, SOURCE, script_pair
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +33,7 @@ missing = [name for name, ok in (("the .vsix (npm run package)", VSIX.exists()),
                     " (bash editors/vscode/scripts/setup-e2e.sh)")
 @pytest.mark.timeout(420)
 def test_pair_on_selection_in_vscode(fake: FakeModelServer, tmp_path: Path) -> None:
-    fake.script("vsc-worker", [
-        "Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
-        "Guard the empty list.\n" + block("    best = values[0]",
-                                          "    if not values:\n        raise ValueError(\"empty\")"
-                                          "\n    best = values[0]")])
-    fake.script("vsc-reviewer", [
-        review("revise", finding("F1", "for v in values:", "an empty list raises IndexError",
-                                 line=4)),
-        review("approve")])
+    script_pair(fake, "vsc-worker", "vsc-reviewer")
     workspace = tmp_path / "workspace"
     (workspace / ".vscode").mkdir(parents=True)
     (workspace / "example.py").write_text(SOURCE)

@@ -136,3 +136,10 @@ class Finished(Event):
     diff: str  # unified diff of the whole document
     usage: Usage = field(default_factory=Usage)
     round_tokens: tuple[int, ...] = ()  # tokens used by each round
+
+    def to_json(self) -> dict[str, Any]:
+        # the new document is the old one plus `edits` (and `diff`): no copy of the whole file
+        data = super().to_json()
+        data["new_document"] = None if self.new_document is None else \
+            {"chars": len(self.new_document)}
+        return data

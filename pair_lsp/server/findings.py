@@ -39,10 +39,13 @@ def _occurrences(text: str, needle: str, lo: int = 0, hi: int | None = None) -> 
 
 def anchor(text: str, finding: Finding, region: tuple[int, int], region_first_line: int,
            session_id: str, reviewer: str, round_no: int) -> Anchored:
-    """Anchor ``finding`` in ``text``; ``region`` is the reviewed span (offsets)."""
+    """Anchor ``finding`` in ``text``; ``region`` is the reviewed span (offsets) and
+    ``region_first_line`` its 1-based first line (used when the region is unknown: (0, len))."""
     quote = finding.quote.strip()
-    hint_line = region_first_line + (finding.line - 1 if finding.line else 0)
-    hint = _offset_of_line(text, hint_line)
+    below = (finding.line - 1) if finding.line else 0
+    if region[0] == 0 and region_first_line > 1:  # the document changed: count from the top
+        below += region_first_line - 1
+    hint = _line_after(text, region[0], below)  # from the region, not from the top of the file
     if quote:
         hits = _occurrences(text, quote, region[0], region[1]) or _occurrences(text, quote)
         if hits:
@@ -57,10 +60,10 @@ def anchor(text: str, finding: Finding, region: tuple[int, int], region_first_li
     return Anchored(session_id, finding, start, max(start, end), True, reviewer, round_no)
 
 
-def _offset_of_line(text: str, line: int) -> int:
-    """Offset of the start of a 1-based line (clamped)."""
-    pos = 0
-    for _ in range(max(0, line - 1)):
+def _line_after(text: str, start: int, lines: int) -> int:
+    """Offset of the start of the line ``lines`` lines below the one holding ``start``."""
+    pos = text.rfind("\n", 0, start) + 1
+    for _ in range(max(0, lines)):
         nl = text.find("\n", pos)
         if nl < 0:
             return pos

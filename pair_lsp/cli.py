@@ -108,6 +108,10 @@ def _settings(args: argparse.Namespace, near: Path) -> Any:
 
     layers: list[Any] = []
     messages: list[str] = []
+    try:  # precedence, lowest first: environment, project file, flags
+        layers.append(env_layer())
+    except ValueError as exc:
+        raise UserError(f"PAIR_LSP_WORKER/PAIR_LSP_REVIEWER: {exc}") from None
     project = args.config or find_project_file(near.resolve())
     if project is not None:
         if not project.is_file():
@@ -115,10 +119,6 @@ def _settings(args: argparse.Namespace, near: Path) -> Any:
         data, errs = load_project_file(project)
         layers.append(data)
         messages += errs
-    try:
-        layers.append(env_layer())
-    except ValueError as exc:
-        raise UserError(f"PAIR_LSP_WORKER/PAIR_LSP_REVIEWER: {exc}") from None
     cli: dict[str, Any] = {}
     for role in ("worker", "reviewer"):
         spec = getattr(args, role, None)

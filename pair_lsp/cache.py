@@ -8,6 +8,7 @@ synchronous (SQLite), so calls run in a thread. A corrupt cache is cleared with 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -30,12 +31,19 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("pair-lsp", appauthor=False)) / "responses"
 
 
+_NOT_OUTPUT = ("apiKeyEnv", "apiKeyCommand", "timeout", "maxRetries")
+
+
 def cache_key(provider: Provider, request: ModelRequest) -> str:
+    role = getattr(provider, "role", None)  # the provider's own settings shape its replies
+    shaping = ({f.name: getattr(role, f.name) for f in dataclasses.fields(role)
+                if f.name not in _NOT_OUTPUT} if dataclasses.is_dataclass(role) else {})
     payload = {
         "protocol": PROTOCOL_VERSION,
         "provider": provider.info.name,
         "base_url": provider.info.base_url,
         "model": provider.info.model,
+        "role": shaping,
         "request": request.to_json(),
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()

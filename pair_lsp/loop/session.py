@@ -212,7 +212,8 @@ class Session:
                 (self.task.first_line, self.task.first_line + max(
                     0, self._eol.text.rstrip("\n").count("\n"))),
                 self.request.instruction,
-                tuple(n for p in (self.worker, self.reviewer) if p for n in p.info.notes)))
+                tuple(dict.fromkeys(n for p in (self.worker, self.reviewer) if p
+                                    for n in p.info.notes))))
             if self.request.mode == "review":
                 self.round = 1
                 verdict = await self._review_round(1, candidate, None, [], "")

@@ -27,8 +27,10 @@ def make_provider(role: RoleConfig, *, local_fallback: bool = True) -> Provider:
     if key is None and needs_key:
         env = role.default_key_env()
         if local_fallback and local_available():
+            # a tiny model rambles: a tight cap ends its runaway generations quickly
             return _make_local(
-                RoleConfig(provider="local", model="smollm2-135m"),
+                RoleConfig(provider="local", model="smollm2-135m", maxOutputTokens=512,
+                           timeout=60.0),
                 note=f"no key for {role.label} (set {env}); using the local model",
             )
         raise ProviderConfigError(

@@ -12,7 +12,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from pair_lsp.testing.fake_server import FakeModelServer
+from bench.fake_process import FakeProcess
 
 
 def block(search: str, replace: str) -> str:
@@ -61,7 +61,7 @@ def review(verdict: str, n: int = 1) -> str:
 class Client:
     """pair-lsp over stdio with what the benchmarks observe recorded and timestamped."""
 
-    def __init__(self, fake: FakeModelServer, workdir: Path, cache: bool = False):
+    def __init__(self, fake: FakeProcess, workdir: Path, cache: bool = False):
         self.fake = fake
         self.workdir = workdir
         self.cache = cache

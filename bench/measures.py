@@ -9,19 +9,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.fake_process import FakeProcess
 from bench.harness import Client, document, median, percentile, review, rng, worker_replies
-from pair_lsp.testing.fake_server import FakeModelServer
 
 LATENCY = 0.5  # seconds to the first byte of every reply (a typical hosted model)
 TOKEN_RATE = 100.0  # output tokens per second while streaming
 
 
-def _script_two_rounds(fake: FakeModelServer) -> None:
+def _script_two_rounds(fake: FakeProcess) -> None:
     fake.script("bench-worker", worker_replies())
     fake.script("bench-reviewer", [review("revise"), review("approve")])
 
 
-async def _two_round_session(client: Client, fake: FakeModelServer, uri: str,
+async def _two_round_session(client: Client, fake: FakeProcess, uri: str,
                              lines: int) -> dict[str, Any]:
     """Open a document of ``lines`` lines and pair on its 30-line function (2 rounds)."""
     text, first = document(lines)
@@ -36,7 +36,7 @@ async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
     """Wall time of a 2-round session minus the model's own time, per document size."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, \
-            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
@@ -74,7 +74,7 @@ async def first_feedback(runs: int) -> dict[str, Any]:
     """Time to the first published diagnostic / time to the end of a streamed review."""
     ratios, firsts, totals = [], [], []
     with tempfile.TemporaryDirectory() as tmp, \
-            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
@@ -104,7 +104,7 @@ async def first_feedback(runs: int) -> dict[str, Any]:
 async def responsiveness(samples: int) -> dict[str, Any]:
     """codeAction and didChange(+codeAction) latency while 8 sessions stream."""
     with tempfile.TemporaryDirectory() as tmp, \
-            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE / 4) as fake:
+            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE / 4) as fake:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
@@ -149,7 +149,7 @@ async def responsiveness(samples: int) -> dict[str, Any]:
 
 async def cold_start(runs: int) -> dict[str, Any]:
     inits, firsts = [], []
-    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+    with tempfile.TemporaryDirectory() as tmp, FakeProcess() as fake:
         for _ in range(runs):
             client = Client(fake, Path(tmp))
             started = time.perf_counter()
@@ -165,7 +165,7 @@ async def cold_start(runs: int) -> dict[str, Any]:
 async def replay(runs: int) -> dict[str, Any]:
     walls, requests = [], []
     with tempfile.TemporaryDirectory() as tmp, \
-            FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
         client = Client(fake, Path(tmp), cache=True)
         await client.start()
         try:
@@ -189,7 +189,7 @@ async def replay(runs: int) -> dict[str, Any]:
 
 async def tokens() -> dict[str, Any]:
     """Prompt/completion tokens per call, rounds 1-2, 30-line selection in a 2,000-line file."""
-    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+    with tempfile.TemporaryDirectory() as tmp, FakeProcess() as fake:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
@@ -245,7 +245,7 @@ def _common_prefix_share(first: dict[str, Any], later: dict[str, Any]) -> float:
 
 async def memory() -> dict[str, Any]:
     """Peak RSS of the server with 100 open 2,000-line documents and both SDKs loaded."""
-    with tempfile.TemporaryDirectory() as tmp, FakeModelServer() as fake:
+    with tempfile.TemporaryDirectory() as tmp, FakeProcess() as fake:
         client = Client(fake, Path(tmp))
         await client.start()
         try:

@@ -65,6 +65,39 @@ def test_serve_tcp_binds_loopback() -> None:
         proc.wait(10)
 
 
+def _frames(*messages: dict) -> bytes:
+    out = b""
+    for m in messages:
+        body = json.dumps(m).encode()
+        out += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    return out
+
+
+def test_serve_stdio_from_a_regular_file(tmp_path: Path) -> None:
+    """stdin that the event loop cannot watch (a file, not a pipe) falls back to threads."""
+    script = tmp_path / "session.lsp"
+    script.write_bytes(_frames(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+         "params": {"command": "pair.status", "arguments": []}},
+        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"}))
+    with script.open("rb") as stdin:
+        out = subprocess.run([sys.executable, "-m", "pair_lsp", "serve"], stdin=stdin,
+                             capture_output=True, timeout=60, check=False)
+    assert b"pair.selection" in out.stdout and b'"id": 2' in out.stdout  # pair.status answered
+    assert out.returncode == 0 and b"Traceback" not in out.stderr
+
+
+def test_serve_stdio_pipe_ends_cleanly_at_eof() -> None:
+    """The loop-driven pipe reader answers, then stops when the client goes away."""
+    proc = subprocess.run([sys.executable, "-m", "pair_lsp", "serve"], input=_frames(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+        capture_output=True, timeout=60, check=False)
+    assert b"pair.selection" in proc.stdout and b"Traceback" not in proc.stderr
+
+
 class _Fake:
     info = ProviderInfo("openai", "m", None)
 

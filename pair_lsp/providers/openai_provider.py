@@ -21,6 +21,8 @@ from pair_lsp.providers.base import (
 )
 from pair_lsp.providers.errors import map_error
 from pair_lsp.providers.sdk_client import SdkProvider
+from pair_lsp.providers.sse import sse_events
+from pair_lsp.secrets import redact
 
 
 class OpenAIProvider(SdkProvider):
@@ -88,25 +90,28 @@ class OpenAIProvider(SdkProvider):
             kwargs = self.build(request)
             if self.chat:
                 stream = await client.chat.completions.create(**kwargs)
-            else:
-                stream = await client.responses.create(**kwargs)
-            async with stream:
-                async for event in stream:
-                    if self.chat:
+                async with stream:
+                    async for event in stream:
                         if event.choices and event.choices[0].delta.content:
                             started = True
                             yield TextDelta(event.choices[0].delta.content)
                         if event.usage:
                             usage = _chat_usage(event.usage)
-                    elif event.type == "response.output_text.delta":
-                        started = True
-                        yield TextDelta(event.delta)
-                    elif event.type == "response.completed" and event.response.usage:
-                        usage = _responses_usage(event.response.usage)
-                    elif event.type in ("response.failed", "error"):
-                        detail = getattr(getattr(event, "response", None), "error", None) \
-                            or getattr(event, "message", "")
-                        raise ProviderError(f"{self.info.label}: the reply failed: {detail}")
+            else:
+                # raw events: see pair_lsp/providers/sse.py for why not the typed stream
+                async with client.responses.with_streaming_response.create(**kwargs) as raw:
+                    async for name, data in sse_events(raw.iter_lines()):
+                        kind = data.get("type") or name
+                        if kind == "response.output_text.delta":
+                            delta = data.get("delta")
+                            if isinstance(delta, str) and delta:
+                                started = True
+                                yield TextDelta(delta)
+                        elif kind in ("response.completed", "response.incomplete"):
+                            usage = _responses_usage(data.get("response"), usage)
+                        elif kind in ("response.failed", "error"):
+                            raise ProviderError(f"{self.info.label}: the reply failed: "
+                                                f"{_failure_detail(data)}")
         except ProviderError:
             raise
         except Exception as exc:
@@ -120,7 +125,20 @@ def _chat_usage(u: Any) -> Usage:
     return Usage(u.prompt_tokens or 0, u.completion_tokens or 0, cached)
 
 
-def _responses_usage(u: Any) -> Usage:
-    details = getattr(u, "input_tokens_details", None)
-    cached = getattr(details, "cached_tokens", 0) or 0
-    return Usage(u.input_tokens or 0, u.output_tokens or 0, cached)
+def _responses_usage(response: Any, default: Usage) -> Usage:
+    u = response.get("usage") if isinstance(response, dict) else None
+    if not isinstance(u, dict):
+        return default
+    details = u.get("input_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return Usage(int(u.get("input_tokens") or 0), int(u.get("output_tokens") or 0),
+                 int(cached or 0))
+
+
+def _failure_detail(data: dict[str, Any]) -> str:
+    response = data.get("response")
+    error = response.get("error") if isinstance(response, dict) else None
+    if not isinstance(error, dict):
+        error = data.get("error") if isinstance(data.get("error"), dict) else data
+    message = error.get("message") if isinstance(error, dict) else None
+    return redact(str(message or "no detail given"))[:300]

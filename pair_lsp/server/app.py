@@ -104,5 +104,7 @@ def serve(*, tcp: bool = False, host: str = "127.0.0.1", port: int = 2087,
     if tcp:
         server.start_tcp(host, port)
     else:
-        server.start_io()
+        from pair_lsp.server.transport import start_stdio
+
+        start_stdio(server)
     return 0

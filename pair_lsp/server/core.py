@@ -54,6 +54,7 @@ class PairServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._indexes: dict[str, tuple[int | None, str, LineIndex]] = {}
         self._save_timers: dict[str, asyncio.TimerHandle] = {}
+        self._publish_due: set[str] = set()
         self.pull_mode = False
 
     # ----------------------------------------------------------------- settings
@@ -188,7 +189,22 @@ class PairServer(LanguageServer):
                 data={"sessionId": a.session_id, "findingId": f.id, "round": a.round}))
         return out
 
+    def publish_soon(self, uri: str) -> None:
+        """Publish on the loop's next turn; several changes in one turn make one publish."""
+        if uri in self._publish_due:
+            return
+        self._publish_due.add(uri)
+        try:
+            asyncio.get_running_loop().call_soon(self._publish_due_now, uri)
+        except RuntimeError:
+            self._publish_due_now(uri)
+
+    def _publish_due_now(self, uri: str) -> None:
+        if uri in self._publish_due:  # not already published directly since
+            self.publish(uri)
+
     def publish(self, uri: str) -> None:
+        self._publish_due.discard(uri)
         if self.pull_mode:
             try:
                 self.workspace_diagnostic_refresh(None)

@@ -46,6 +46,9 @@ class Record:
     finished: ev.Finished | None = None
     resolved: str = ""  # "applied" | "discarded" once the proposal is used up
     started: float = field(default_factory=time.monotonic)
+    last_status: float = 0.0
+    flush_due: bool = False  # a progress/status update is scheduled for this record
+    status_forced: bool = False
 
     @property
     def id(self) -> str:
@@ -166,8 +169,27 @@ class SessionManager:
             return
         if isinstance(event, ev.RoundStarted | ev.StreamProgress | ev.CallUsage |
                       ev.Reviewed):
-            self._report_progress(record)
-            self._notify_status(record, force=isinstance(event, ev.RoundStarted))
+            self._schedule_update(record, force=isinstance(event, ev.RoundStarted))
+
+    def _schedule_update(self, record: Record, force: bool) -> None:
+        """Progress and status go out on the loop's next turn, coalesced: the session's next
+        model request is sent first, and events that arrive together make one update."""
+        record.status_forced |= force
+        if record.flush_due:
+            return
+        record.flush_due = True
+        try:
+            asyncio.get_running_loop().call_soon(self._flush_update, record)
+        except RuntimeError:  # no loop (tests driving the manager directly)
+            self._flush_update(record)
+
+    def _flush_update(self, record: Record) -> None:
+        record.flush_due = False
+        forced, record.status_forced = record.status_forced, False
+        if not record.running:  # the end of the session sent its own
+            return
+        self._report_progress(record)
+        self._notify_status(record, force=forced)
 
     def _anchor(self, record: Record, finding: Finding, round_no: int) -> Any:
         text = self.server.current_text(record.uri)
@@ -182,7 +204,7 @@ class SessionManager:
         if anchored is None:
             return
         self.server.findings.add(record.uri, anchored)
-        self.server.publish(record.uri)
+        self.server.publish_soon(record.uri)
 
     def _settle_findings(self, record: Record, round_no: int,
                          findings: tuple[Finding, ...]) -> None:
@@ -192,7 +214,7 @@ class SessionManager:
                 if a.session_id == record.id and a.round < round_no and not a.approximate]
         fresh = [a for f in findings if (a := self._anchor(record, f, round_no)) is not None]
         store.replace_session(record.uri, record.id, kept + fresh)
-        self.server.publish(record.uri)
+        self.server.publish_soon(record.uri)
 
     # ---------------------------------------------------------------- progress
 
@@ -238,10 +260,9 @@ class SessionManager:
 
     def _notify_status(self, record: Record, force: bool = False) -> None:
         now = time.monotonic()
-        last = getattr(record, "_last_status", 0.0)
-        if not force and now - last < 0.25:
+        if not force and now - record.last_status < 0.25:
             return
-        record._last_status = now  # type: ignore[attr-defined]
+        record.last_status = now
         s = record.session
         provider = s.worker if s.role == "worker" else s.reviewer
         self.server.protocol.notify("pair/status", {

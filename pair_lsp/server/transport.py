@@ -1,0 +1,81 @@
+"""stdio for the language server, read on the event loop.
+
+pygls' default stdio reader hands every header line and every body to a worker thread
+(``run_in_executor``), so each incoming message pays three or four thread round trips before a
+handler runs (about 1.5 ms per request on a busy 2-core machine, measured in bench/). Here stdin
+is an asyncio pipe instead: messages are parsed on the loop as their bytes arrive. Writes keep
+pygls' synchronous writer (one write per message; nothing else writes to stdout).
+
+Where stdin cannot be watched by the loop (a regular file, Windows), pygls' own reader is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from typing import Any, BinaryIO
+
+from pygls.io_ import StdoutWriter, run_async
+
+log = logging.getLogger(__name__)
+
+
+class PipeReader:
+    """pygls' AsyncReader interface over an asyncio StreamReader; b"" at end of input."""
+
+    def __init__(self, stream: asyncio.StreamReader):
+        self._stream = stream
+
+    async def readline(self) -> bytes:
+        try:
+            return await self._stream.readline()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            return b""
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
+
+
+async def _pipe_reader(stdin: BinaryIO) -> PipeReader | None:
+    if sys.platform == "win32":
+        return None
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=2**26)  # a header line never comes near this
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+    except (ValueError, OSError, NotImplementedError) as exc:
+        log.debug("stdin is not a pipe the loop can watch (%s); using threads", exc)
+        return None
+    return PipeReader(stream)
+
+
+def start_stdio(server: Any, stdin: BinaryIO | None = None,
+                stdout: BinaryIO | None = None) -> None:
+    """Serve LSP over stdio until exit; falls back to pygls' start_io when it must."""
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+
+    async def main() -> None:
+        reader: Any = await _pipe_reader(stdin)
+        if reader is None:
+            from pygls.io_ import StdinAsyncReader
+
+            reader = StdinAsyncReader(stdin, server.thread_pool)
+        await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
+                        logger=log, error_handler=server.report_server_error)
+
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout))
+    try:
+        asyncio.run(main())
+    except BrokenPipeError:
+        log.error("the connection to the client is lost; shutting down")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()

@@ -46,12 +46,23 @@ def worker_replies() -> list[str]:
                 "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")]
 
 
-def review(verdict: str, n: int = 1) -> str:
+LONG_MESSAGE = ("`best` starts at 0, so for a list of only negative numbers the function "
+                "returns 0, a value that is not in the list; an empty list returns 0 too "
+                "instead of failing.")
+LONG_SUGGESTION = ("Initialise `best = values[0]` after checking that `values` is not empty, "
+                   "and raise ValueError with a clear message when it is.")
+
+
+def review(verdict: str, n: int = 1, detailed: bool = False) -> str:
+    """A reviewer reply. ``detailed``: findings as long as hosted reviewers write them
+    (about 45 words each, message and suggestion) instead of one-liners."""
     import json
 
     findings = [{"id": f"F{k}", "quote": "for v in values:", "line": 4, "severity": "warning",
-                 "message": f"finding {k}: an empty list raises IndexError here",
-                 "suggestion": "guard the empty list before indexing"}
+                 "message": f"finding {k}: " + (LONG_MESSAGE if detailed
+                                                else "an empty list raises IndexError here"),
+                 "suggestion": LONG_SUGGESTION if detailed
+                 else "guard the empty list before indexing"}
                 for k in range(1, n + 1)] if verdict == "revise" else []
     return json.dumps({"verdict": verdict, "findings": findings,
                        "summary": "The change is close; see the findings." if findings

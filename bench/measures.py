@@ -48,6 +48,7 @@ async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
                 for run in range(runs):
                     uri = f"file:///bench/doc{size}_{run}.py"
                     client.open(uri, text)
+                    await client.code_action(uri, 0)  # the document is open server-side
                     fake.reset()
                     _script_two_rounds(fake)
                     started = time.perf_counter()
@@ -70,35 +71,88 @@ async def overhead(sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
     return out
 
 
+async def sdk_floor(runs: int) -> dict[str, Any]:
+    """The same four model calls as a 2-round session, made with the bare SDKs (no pair-lsp),
+    the way pair-lsp makes them: what any tool built on these SDKs pays on top of model time."""
+    import anthropic
+    import openai
+
+    prompt = "def f(x):\n    return x\n" * 150
+    samples = []
+    with FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+        worker = openai.AsyncOpenAI(base_url=fake.openai_url, api_key="x", max_retries=0)
+        reviewer = anthropic.AsyncAnthropic(base_url=fake.anthropic_url, api_key="x",
+                                            max_retries=0)
+
+        async def work() -> None:
+            async with worker.responses.with_streaming_response.create(
+                    model="bench-worker", instructions="sys", stream=True, store=False,
+                    input=[{"role": "user", "content": prompt}]) as raw:
+                async for _ in raw.iter_lines():
+                    pass
+
+        async def review_call() -> None:
+            async with reviewer.messages.stream(
+                    model="bench-reviewer", max_tokens=2000, messages=[
+                        {"role": "user", "content": prompt}], system=[
+                        {"type": "text", "text": "sys",
+                         "cache_control": {"type": "ephemeral"}}]) as stream:
+                async for _ in stream:
+                    pass
+                await stream.get_final_message()
+
+        for run in range(runs + 1):  # the first run warms connections and validators up
+            fake.reset()
+            _script_two_rounds(fake)
+            started = time.perf_counter()
+            for call in (work, review_call, work, review_call):
+                await call()
+            wall = time.perf_counter() - started
+            if run:
+                samples.append(wall - fake.model_time())
+        await worker.close()
+        await reviewer.close()
+    return {"overhead_ms": round(median(samples) * 1000, 2), "runs": runs}
+
+
 async def first_feedback(runs: int) -> dict[str, Any]:
-    """Time to the first published diagnostic / time to the end of a streamed review."""
-    ratios, firsts, totals = [], [], []
-    with tempfile.TemporaryDirectory() as tmp, \
-            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
-        client = Client(fake, Path(tmp))
-        await client.start()
-        try:
-            text, first = document(2000)
-            for run in range(runs):
-                uri = f"file:///bench/review{run}.py"
-                client.open(uri, text)
-                fake.reset()
-                fake.script("bench-reviewer", [review("revise", n=4)])
-                client.diagnostic_times.clear()
-                started = time.perf_counter()
-                await client.command("pair.review", {"uri": uri, "range": rng(first)})
-                total = time.perf_counter() - started
-                first_diag = min(t for t, u, n in client.diagnostic_times if u == uri and n)
-                firsts.append(first_diag - started)
-                totals.append(total)
-                ratios.append((first_diag - started) / total)
-        finally:
-            await client.stop()
-    # the same ratio over the streamed part only (after the model's first byte)
-    streamed = [(f - LATENCY) / (t - LATENCY) for f, t in zip(firsts, totals, strict=True)]
-    return {"ratio": round(median(ratios), 3), "streamed_ratio": round(median(streamed), 3),
-            "first_diagnostic_s": round(median(firsts), 3),
-            "review_s": round(median(totals), 3), "findings": 4, "runs": runs}
+    """Time to the first published diagnostic / time to the end of a streamed review.
+
+    Two workloads: one-line findings (the headline number, the harder case: the review is
+    short, so the model's fixed latency weighs more) and findings as long as hosted reviewers
+    write them."""
+    out: dict[str, Any] = {}
+    for name, detailed in (("", False), ("detailed_", True)):
+        ratios, firsts, totals = [], [], []
+        with tempfile.TemporaryDirectory() as tmp, \
+                FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+            client = Client(fake, Path(tmp))
+            await client.start()
+            try:
+                text, first = document(2000)
+                for run in range(runs):
+                    uri = f"file:///bench/review{run}.py"
+                    client.open(uri, text)
+                    await client.code_action(uri, 0)  # the document is open server-side
+                    fake.reset()
+                    fake.script("bench-reviewer", [review("revise", n=4, detailed=detailed)])
+                    client.diagnostic_times.clear()
+                    started = time.perf_counter()
+                    await client.command("pair.review", {"uri": uri, "range": rng(first)})
+                    total = time.perf_counter() - started
+                    first_diag = min(t for t, u, n in client.diagnostic_times if u == uri and n)
+                    firsts.append(first_diag - started)
+                    totals.append(total)
+                    ratios.append((first_diag - started) / total)
+            finally:
+                await client.stop()
+        # the same ratio over the streamed part only (after the model's first byte)
+        streamed = [(f - LATENCY) / (t - LATENCY) for f, t in zip(firsts, totals, strict=True)]
+        out.update({f"{name}ratio": round(median(ratios), 3),
+                    f"{name}streamed_ratio": round(median(streamed), 3),
+                    f"{name}first_diagnostic_s": round(median(firsts), 3),
+                    f"{name}review_s": round(median(totals), 3)})
+    return {**out, "findings": 4, "runs": runs}
 
 
 async def responsiveness(samples: int) -> dict[str, Any]:

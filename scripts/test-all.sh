@@ -41,7 +41,7 @@ if [ -x editors/vscode/scripts/setup-e2e.sh ] || [ -f editors/vscode/scripts/set
 fi
 
 step "lint and types"
-.venv/bin/ruff check pair_lsp tests
+.venv/bin/ruff check pair_lsp tests bench
 .venv/bin/mypy pair_lsp
 (cd editors/neovim && "$CACHE/tools/node_modules/.bin/stylua" --check .)
 if command -v luacheck >/dev/null 2>&1; then

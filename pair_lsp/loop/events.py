@@ -109,10 +109,15 @@ class Declined(Event):
 
 @dataclass(frozen=True)
 class FindingFound(Event):
-    """A finding as soon as the reviewer's stream contains it (before the review ends)."""
+    """A finding as soon as the reviewer's stream contains it (before the review ends).
+
+    ``partial``: everything up to its message has arrived but not the rest (the suggestion);
+    the same finding follows again, whole, when its object closes.
+    """
 
     round: int
     finding: Finding
+    partial: bool = False
 
 
 @dataclass(frozen=True)

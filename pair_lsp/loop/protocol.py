@@ -241,8 +241,8 @@ def salvage_review(text: str) -> Verdict | None:
     summary = re.search(r'"summary"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    for f in FindingStream().feed(text):
-        if f.signature() not in seen:
+    for f, partial in FindingStream().feed(text):
+        if not partial and f.signature() not in seen:  # a cut-off finding is not kept
             seen.add(f.signature())
             findings.append(Finding(f"F{len(findings) + 1}", f.message, f.severity, f.quote,
                                     f.line, f.suggestion))
@@ -292,10 +292,16 @@ def parse_review(text: str) -> Verdict:
                    summary.strip() if isinstance(summary, str) else "", findings)
 
 
-class FindingStream:
-    """Pulls complete findings out of a reviewer's JSON as it streams in.
+_MESSAGE_KEY = re.compile(r'"message"\s*:\s*(?=")')
 
-    Feed text chunks; each call returns the findings whose objects closed in that chunk.
+
+class FindingStream:
+    """Pulls findings out of a reviewer's JSON as it streams in.
+
+    Feed text chunks; each call returns ``(finding, partial)`` pairs: a finding whose message
+    has arrived while the rest of its object (the suggestion) is still streaming comes back
+    once as partial, then again, whole, when its object closes. The schema puts the message
+    after the anchor (quote, line), so a partial finding can already be placed.
     Scanning resumes where it stopped, so total work is linear in the reply's length.
     """
 
@@ -304,10 +310,11 @@ class FindingStream:
         self._pos = 0  # next char to scan
         self._in_array = False
         self._emitted = 0
+        self._partial_at = -1  # start of the object already reported as partial
 
-    def feed(self, chunk: str) -> list[Finding]:
+    def feed(self, chunk: str) -> list[tuple[Finding, bool]]:
         self._buf += chunk
-        out: list[Finding] = []
+        out: list[tuple[Finding, bool]] = []
         if not self._in_array:
             m = re.search(r'"findings"\s*:\s*\[', self._buf)
             if not m:
@@ -320,6 +327,11 @@ class FindingStream:
                 return out
             end = _balanced_end(self._buf, start)
             if end is None:
+                if self._partial_at != start:
+                    partial = self._partial(start)
+                    if partial is not None:
+                        self._partial_at = start
+                        out.append((partial, True))
                 return out
             self._pos = end
             try:
@@ -329,4 +341,23 @@ class FindingStream:
             finding = finding_from_json(raw, self._emitted + 1)
             if finding is not None:
                 self._emitted += 1
-                out.append(finding)
+                out.append((finding, False))
+
+    def _partial(self, start: int) -> Finding | None:
+        """The open object at ``start`` cut after its message, if the message is complete,
+        the finding has its id and can be placed (it has a quote or a line)."""
+        m = _MESSAGE_KEY.search(self._buf, start)
+        if m is None:
+            return None
+        try:
+            _, end = _DECODER.raw_decode(self._buf, m.end())
+            raw = json.loads(self._buf[start:end] + "}")
+        except (json.JSONDecodeError, ValueError):
+            return None  # the message is still streaming
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or \
+                not raw["id"].strip() or not (raw.get("quote") or raw.get("line")):
+            return None  # without its id the whole finding could not replace it
+        return finding_from_json(raw, self._emitted + 1)
+
+
+_DECODER = json.JSONDecoder()

@@ -382,8 +382,8 @@ class Session:
                     f"attempt: {last_error}")
 
     def _stream_findings(self, round_no: int, stream: FindingStream, chunk: str) -> None:
-        for finding in stream.feed(chunk):
-            self._emit(FindingFound(round_no, finding))
+        for finding, partial in stream.feed(chunk):
+            self._emit(FindingFound(round_no, finding, partial))
 
     async def _call(self, round_no: int, role: str, provider: Provider, request: ModelRequest,
                     attempt: int, on_text: Callable[[str], None] | None = None) -> str:

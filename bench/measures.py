@@ -250,8 +250,9 @@ async def tokens() -> dict[str, Any]:
             await _two_round_session(client, fake, "file:///bench/tokens.py", 2000)
         finally:
             await client.stop()
+        requests = fake.requests  # while the fake model server still runs
     calls = []
-    for r in fake.requests:
+    for r in requests:
         body = r.body
         prompt_chars = len(str(body.get("system", "")) + str(body.get("instructions", "")) +
                            str(body.get("messages", "")) + str(body.get("input", "")))

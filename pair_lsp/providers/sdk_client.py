@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pair_lsp.config import RoleConfig
+from pair_lsp.imports import import_heavy
 from pair_lsp.providers.base import ModelRequest, ProviderInfo
 
 
@@ -21,7 +21,7 @@ class SdkProvider:
 
     def _sdk(self) -> Any:
         if self._client is None:
-            module = importlib.import_module(self.sdk_module)
+            module = import_heavy(self.sdk_module)
             self._client = getattr(module, self.client_class)(
                 api_key=self._key or "not-needed", base_url=self.role.baseUrl,
                 max_retries=self.role.maxRetries, timeout=self.role.timeout)

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from pair_lsp.imports import no_gc_while_loading
 
-            with no_gc_while_loading():
+            with no_gc_while_loading(collect=False):
                 from pair_lsp.server.app import serve
 
             return serve(tcp=args.tcp, host=args.host, port=args.port, log_level=args.log_level)

@@ -100,7 +100,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             value = get(results)
         except (KeyError, TypeError):
             continue
-        shown = f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+        shown = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
         verdict = "" if target.endswith("or:") else ("met" if ok(value) else "MISSED")
         rows.append((name, f"{shown} {unit}".strip(), target, verdict))
     return rows

@@ -15,15 +15,17 @@ import urllib.request
 from types import SimpleNamespace
 from typing import Any
 
+from pair_lsp.testing.fake_server import FakeUrls
 
-class FakeProcess:
+
+class FakeProcess(FakeUrls):
     """`pair-lsp fake-server` in a child process, with FakeModelServer's control methods."""
 
     def __init__(self, latency: float = 0.0, token_rate: float | None = None):
         self.latency = latency
         self.token_rate = token_rate
         self._proc: subprocess.Popen[str] | None = None
-        self.url = ""
+        self._url = ""
 
     def __enter__(self) -> FakeProcess:
         cmd = [sys.executable, "-m", "pair_lsp", "fake-server", "--latency", str(self.latency)]
@@ -35,7 +37,7 @@ class FakeProcess:
         if "http://" not in line:
             self.__exit__()
             raise RuntimeError(f"the fake model server did not start: {line!r}")
-        self.url = line.strip().rsplit(" ", 1)[-1]
+        self._url = line.strip().rsplit(" ", 1)[-1]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -48,12 +50,8 @@ class FakeProcess:
             self._proc = None
 
     @property
-    def anthropic_url(self) -> str:
-        return self.url
-
-    @property
-    def openai_url(self) -> str:
-        return self.url + "/v1"
+    def url(self) -> str:
+        return self._url
 
     def _call(self, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

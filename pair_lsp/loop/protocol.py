@@ -293,6 +293,7 @@ def parse_review(text: str) -> Verdict:
 
 
 _MESSAGE_KEY = re.compile(r'"message"\s*:\s*(?=")')
+_DECODER = json.JSONDecoder()
 
 
 class FindingStream:
@@ -359,5 +360,3 @@ class FindingStream:
             return None  # without its id the whole finding could not replace it
         return finding_from_json(raw, self._emitted + 1)
 
-
-_DECODER = json.JSONDecoder()

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pair_lsp.providers.base import ProviderError
 from pair_lsp.secrets import redact
 
 
-def _status_message(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    body = getattr(exc, "body", None)
+def error_text(body: Any, default: str) -> str:
+    """The provider's own words in an error body (``{"error": {"message": ...}}`` or
+    ``{"message": ...}``), else ``default``: redacted, on one line, at most 300 characters."""
+    message = default
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and isinstance(err.get("message"), str):
             message = err["message"]
     return redact(" ".join(str(message).split()))[:300]
+
+
+def _status_message(exc: BaseException) -> str:
+    return error_text(getattr(exc, "body", None), getattr(exc, "message", None) or str(exc))
 
 
 def map_error(exc: Exception, label: str, timeout: float, *, started: bool) -> ProviderError:

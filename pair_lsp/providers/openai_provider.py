@@ -19,10 +19,9 @@ from pair_lsp.providers.base import (
     TextDelta,
     Usage,
 )
-from pair_lsp.providers.errors import map_error
+from pair_lsp.providers.errors import error_text, map_error
 from pair_lsp.providers.sdk_client import SdkProvider
 from pair_lsp.providers.sse import sse_events
-from pair_lsp.secrets import redact
 
 
 class OpenAIProvider(SdkProvider):
@@ -110,8 +109,9 @@ class OpenAIProvider(SdkProvider):
                         elif kind in ("response.completed", "response.incomplete"):
                             usage = _responses_usage(data.get("response"), usage)
                         elif kind in ("response.failed", "error"):
-                            raise ProviderError(f"{self.info.label}: the reply failed: "
-                                                f"{_failure_detail(data)}")
+                            body = data.get("response") if kind == "response.failed" else data
+                            detail = error_text(body, "no detail given")
+                            raise ProviderError(f"{self.info.label}: the reply failed: {detail}")
         except ProviderError:
             raise
         except Exception as exc:
@@ -134,11 +134,3 @@ def _responses_usage(response: Any, default: Usage) -> Usage:
     return Usage(int(u.get("input_tokens") or 0), int(u.get("output_tokens") or 0),
                  int(cached or 0))
 
-
-def _failure_detail(data: dict[str, Any]) -> str:
-    response = data.get("response")
-    error = response.get("error") if isinstance(response, dict) else None
-    if not isinstance(error, dict):
-        error = data.get("error") if isinstance(data.get("error"), dict) else data
-    message = error.get("message") if isinstance(error, dict) else None
-    return redact(str(message or "no detail given"))[:300]

@@ -20,12 +20,8 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict
     async for raw in lines:
         line = raw.rstrip("\r")
         if not line:
-            if data:
-                payload = "\n".join(data)
-                if payload != "[DONE]":
-                    parsed = json.loads(payload)
-                    if isinstance(parsed, dict):
-                        yield name or str(parsed.get("type", "")), parsed
+            if (event := _event(name, data)) is not None:
+                yield event
             name, data = "", []
         elif line.startswith(":"):
             continue  # comment / keep-alive
@@ -33,9 +29,15 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict
             name = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
-    if data:  # a stream that ends without the final blank line
-        payload = "\n".join(data)
-        if payload != "[DONE]":
-            parsed = json.loads(payload)
-            if isinstance(parsed, dict):
-                yield name or str(parsed.get("type", "")), parsed
+    if (event := _event(name, data)) is not None:  # a stream ending without a blank line
+        yield event
+
+
+def _event(name: str, data: list[str]) -> tuple[str, dict[str, Any]] | None:
+    payload = "\n".join(data)
+    if not data or payload == "[DONE]":
+        return None
+    parsed = json.loads(payload)
+    if not isinstance(parsed, dict):
+        return None
+    return name or str(parsed.get("type", "")), parsed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -189,15 +189,20 @@ class PairServer(LanguageServer):
                 data={"sessionId": a.session_id, "findingId": f.id, "round": a.round}))
         return out
 
+    @staticmethod
+    def soon(callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback`` on the loop's next turn, after the current task next waits (for
+        a session: after its next model request is sent); at once when no loop runs."""
+        try:
+            asyncio.get_running_loop().call_soon(callback, *args)
+        except RuntimeError:
+            callback(*args)
+
     def publish_soon(self, uri: str) -> None:
         """Publish on the loop's next turn; several changes in one turn make one publish."""
-        if uri in self._publish_due:
-            return
-        self._publish_due.add(uri)
-        try:
-            asyncio.get_running_loop().call_soon(self._publish_due_now, uri)
-        except RuntimeError:
-            self._publish_due_now(uri)
+        if uri not in self._publish_due:
+            self._publish_due.add(uri)
+            self.soon(self._publish_due_now, uri)
 
     def _publish_due_now(self, uri: str) -> None:
         if uri in self._publish_due:  # not already published directly since

@@ -175,13 +175,9 @@ class SessionManager:
         """Progress and status go out on the loop's next turn, coalesced: the session's next
         model request is sent first, and events that arrive together make one update."""
         record.status_forced |= force
-        if record.flush_due:
-            return
-        record.flush_due = True
-        try:
-            asyncio.get_running_loop().call_soon(self._flush_update, record)
-        except RuntimeError:  # no loop (tests driving the manager directly)
-            self._flush_update(record)
+        if not record.flush_due:
+            record.flush_due = True
+            self.server.soon(self._flush_update, record)
 
     def _flush_update(self, record: Record) -> None:
         record.flush_due = False

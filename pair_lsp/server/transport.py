@@ -2,7 +2,7 @@
 
 pygls' default stdio reader hands every header line and every body to a worker thread
 (``run_in_executor``), so each incoming message pays three or four thread round trips before a
-handler runs (about 1.5 ms per request on a busy 2-core machine, measured in bench/). Here stdin
+handler runs (about 1 ms per request on a busy 2-core machine, measured in bench/). Here stdin
 is an asyncio pipe instead: messages are parsed on the loop as their bytes arrive. Writes keep
 pygls' synchronous writer (one write per message; nothing else writes to stdout).
 

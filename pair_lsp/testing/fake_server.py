@@ -83,7 +83,23 @@ def _flatten(content: Any) -> str:
     return ""
 
 
-class FakeModelServer:
+class FakeUrls:
+    """The base URLs the SDKs take for a fake server at ``url`` (also used by bench/)."""
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def anthropic_url(self) -> str:
+        return self.url
+
+    @property
+    def openai_url(self) -> str:
+        return self.url + "/v1"
+
+
+class FakeModelServer(FakeUrls):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0,
                  token_rate: float | None = None):
         self.host = host
@@ -104,14 +120,6 @@ class FakeModelServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def anthropic_url(self) -> str:
-        return self.url
-
-    @property
-    def openai_url(self) -> str:
-        return self.url + "/v1"
 
     @property
     def open_requests(self) -> int:

@@ -46,7 +46,7 @@ class Outcome:
                 "openFindings": len(record.open_findings()),
                 "hasProposal": record.has_proposal, "approved": record.approved,
                 "mode": record.mode, "message": self.message, "level": self.level,
-                "actions": list(self.actions)}
+                "actions": list(self.actions), "notes": list(record.notes)}
 
 
 def progress_text(record: Record) -> str:

@@ -134,6 +134,7 @@ class SessionManager:
     def __init__(self, server: PairServer):
         self.server = server
         self.records: OrderedDict[str, Record] = OrderedDict()
+        self.said_notes: set[str] = set()
 
     # ------------------------------------------------------------------ queries
 
@@ -236,6 +237,7 @@ class SessionManager:
     def _on_event(self, record: Record, event: ev.Event) -> None:
         if isinstance(event, ev.SessionStarted):
             record.notes = event.notes
+            self._say_notes(record)
         elif isinstance(event, ev.FindingFound):
             self._add_finding(record, event.finding, event.round)
         elif isinstance(event, ev.Reviewed):
@@ -252,6 +254,17 @@ class SessionManager:
         if isinstance(event, ev.RoundStarted | ev.StreamProgress | ev.CallUsage |
                       ev.Reviewed):
             self._schedule_update(record, force=isinstance(event, ev.RoundStarted))
+
+    def _say_notes(self, record: Record) -> None:
+        """Notes on how the session runs (e.g. the offline model stands in for a role with no
+        key) are said once per server, not per session. Clients that render pair/result get
+        them in `notes` of pair/status and pair/result instead."""
+        if self.server.result_notifications:
+            return
+        for note in record.notes:
+            if note not in self.said_notes:
+                self.said_notes.add(note)
+                self.server.show_info(f"Pair: {note}.")
 
     def _schedule_update(self, record: Record, force: bool) -> None:
         """Progress and status go out on the loop's next turn, coalesced: the session's next
@@ -405,6 +418,7 @@ class SessionManager:
             "round": record.round_base + s.round,
             "maxRounds": record.round_base + s.max_rounds, "role": s.role,
             "model": provider.info.model if provider else "", "tokens": s.tokens,
+            "notes": list(record.notes),
             "message": outcome.describe(record).message if f else
             "Pair · " + outcome.progress_text(record)})
 

@@ -22,12 +22,14 @@ def create_server() -> PairServer:
     @ls.feature(types.INITIALIZE)
     def initialize(ls: PairServer, params: types.InitializeParams) -> None:
         opts = params.initialization_options
+        trusted = False  # absent: the project file's trust-gated settings are ignored
         if isinstance(opts, dict):
             opts = dict(opts)
             extra = opts.pop("clientCommands", None)
             if isinstance(extra, list):
                 ls.client_commands = {c for c in extra if isinstance(c, str)}
-        ls.config.set_initialization_options(opts, params)
+            trusted = opts.pop("trusted", None) is True
+        ls.config.set_initialization_options(opts, params, trusted=trusted)
         ls.pull_mode = ls._client_pull_mode()
 
     @ls.feature(types.INITIALIZED)

@@ -325,6 +325,8 @@ async def test_server_trust(fake: FakeModelServer, project_fake: FakeModelServer
     if trusted:
         assert len(project_fake.requests) == 2 and not fake.requests
         assert marker.exists() and not warnings
+        assert status["settings"]["reviewer"]["apiKeyCommand"] == "sh ***"  # no arguments
+        assert "project-key" not in json.dumps(status)
     else:
         assert not project_fake.requests, "a request reached the project's baseUrl"
         assert not marker.exists(), "the project's apiKeyCommand ran"

@@ -1,13 +1,15 @@
 """The session transcript: every event as a JSONL line, plus a readable Markdown rendering.
 
-Written to the user state dir by default (or `.pair/` in the workspace). Every string passes
-through :func:`pair_lsp.secrets.redact` first: keys never reach the disk.
+Written to the user state dir by default (or `.pair/` in the workspace): files 0600 in
+directories 0700. Every string passes through :func:`pair_lsp.secrets.redact` first: keys never
+reach the disk. Writing a transcript never fails a session: errors are logged once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -30,8 +32,30 @@ def transcript_dir(config: TranscriptConfig, workspace: Path | None = None) -> P
     return Path(user_state_dir("pair-lsp", appauthor=False)) / "transcripts"
 
 
+def private_dir(directory: Path) -> None:
+    """Create ``directory`` for its owner only (0700). An existing one is tightened only when
+    it is a transcripts folder of this user's (never, say, a workspace named by a setting)."""
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if created or (directory.name == "transcripts" and directory.stat().st_uid == os.getuid()):
+        os.chmod(directory, 0o700)
+
+
+def private_file(path: Path, mode: str) -> IO[str]:
+    """Open ``path`` as text readable by its owner only (0600). Text that cannot be encoded
+    (a lone surrogate from a model) is replaced, never raised."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode, encoding="utf-8", errors="replace")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class Transcript:
-    """A sink for session events. File errors are logged once, never raised."""
+    """A sink for session events. Any failure is logged once and never reaches the session."""
 
     def __init__(self, directory: Path, session_id: str):
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -43,11 +67,11 @@ class Transcript:
         self.written = threading.Event()
         self.finished = False
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
         except OSError as exc:
             self._fail(exc)
 
-    def _fail(self, exc: OSError) -> None:
+    def _fail(self, exc: BaseException) -> None:
         if not self._failed:
             log.warning("cannot write the transcript at %s: %s", self.jsonl_path, exc)
         self._failed = True
@@ -55,29 +79,37 @@ class Transcript:
     def __call__(self, event: Event) -> None:
         if isinstance(event, StreamProgress):
             return  # throttled token counts: the call_usage events carry the real numbers
+        try:
+            self._record(event)
+        except Exception as exc:  # a transcript never fails a session
+            self._fail(exc)
+            if isinstance(event, Finished):
+                self.written.set()
+
+    def _record(self, event: Event) -> None:
         record = {"time": round(time.time(), 3), **event.to_json()}
         line = redact(json.dumps(record, ensure_ascii=False))
         self._events.append(json.loads(line))
         if self._failed:
-            return
-        try:
-            if self._fh is None:
-                self._fh = self.jsonl_path.open("a", encoding="utf-8")
-            self._fh.write(line + "\n")  # buffered: one write per few events, not per event
             if isinstance(event, Finished):
-                self.finished = True
-                self._fh.close()
-                self._fh = None
-                # rendering is not the session's business: keep it off the event loop
-                threading.Thread(target=self._write_markdown, daemon=True,
-                                 name="pair-transcript").start()
-        except OSError as exc:
-            self._fail(exc)
+                self.written.set()
+            return
+        if self._fh is None:
+            self._fh = private_file(self.jsonl_path, "a")
+        self._fh.write(line + "\n")  # buffered: one write per few events, not per event
+        if isinstance(event, Finished):
+            self.finished = True
+            self._fh.close()
+            self._fh = None
+            # rendering is not the session's business: keep it off the event loop
+            threading.Thread(target=self._write_markdown, daemon=True,
+                             name="pair-transcript").start()
 
     def _write_markdown(self) -> None:
         try:
-            self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
-        except OSError as exc:
+            with private_file(self.markdown_path, "w") as fh:
+                fh.write(render_markdown(self._events))
+        except Exception as exc:  # logged once; the session has ended already
             self._fail(exc)
         finally:
             self.written.set()

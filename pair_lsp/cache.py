@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import Any
 from pair_lsp.config import CacheConfig
 from pair_lsp.loop.protocol import PROTOCOL_VERSION
 from pair_lsp.loop.session import ResponseStore
+from pair_lsp.private_files import owned_by_me, private_dir, touch_private
 from pair_lsp.providers.base import ModelRequest, Provider, Usage
 
 log = logging.getLogger(__name__)
@@ -59,17 +59,16 @@ def claim_directory(directory: Path, *, protected: tuple[Path, ...] = ()) -> Pat
         guarded = guarded.expanduser().resolve()
         if path == guarded or guarded.is_relative_to(path):
             raise CacheRefused(f"{directory} is {guarded} or a parent of it")
-    if not path.exists():
-        path.mkdir(parents=True, mode=0o700)
-    elif not path.is_dir():
-        raise CacheRefused(f"{directory} is not a directory")
-    elif path.stat().st_uid != os.getuid():
-        raise CacheRefused(f"{directory} belongs to another user")
-    elif not (path / MARKER).is_file() and path != default_cache_dir().resolve() \
-            and any(path.iterdir()):
-        raise CacheRefused(f"{directory} is not empty and is not a pair-lsp cache (it has no "
-                           f"{MARKER} file); name a new or empty folder")
-    os.chmod(path, 0o700)
+    if path.exists():
+        if not path.is_dir():
+            raise CacheRefused(f"{directory} is not a directory")
+        if not owned_by_me(path):
+            raise CacheRefused(f"{directory} belongs to another user")
+        if not (path / MARKER).is_file() and path != default_cache_dir().resolve() \
+                and any(path.iterdir()):
+            raise CacheRefused(f"{directory} is not empty and is not a pair-lsp cache (it has "
+                               f"no {MARKER} file); name a new or empty folder")
+    private_dir(path, tighten=True)
     if not (path / MARKER).exists():
         (path / MARKER).write_text("a pair-lsp response cache: its files may be deleted\n")
     if any((path / name).is_symlink() for name in OWN_FILES):
@@ -135,8 +134,7 @@ class ResponseCache(ResponseStore):
                 self._pending.append(f"The response cache is off: {exc}.")
                 return None
             db_file = path / DB_NAME
-            os.close(os.open(db_file, os.O_CREAT | os.O_RDWR, 0o600))
-            os.chmod(db_file, 0o600)  # SQLite gives its -wal and -shm files the same mode
+            touch_private(db_file)  # SQLite gives its -wal and -shm files the same mode
             db = sqlite3.connect(db_file, timeout=10, check_same_thread=False,
                                  isolation_level=None)
             try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import IO, Any
 
 from pair_lsp.config import TranscriptConfig
 from pair_lsp.loop.events import Event, Finished, StreamProgress
+from pair_lsp.private_files import private_dir, private_file
 from pair_lsp.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -26,32 +26,13 @@ def transcript_dir(config: TranscriptConfig, workspace: Path | None = None) -> P
     if config.directory:
         return Path(config.directory).expanduser()
     if config.location == "workspace" and workspace is not None:
-        return workspace / ".pair" / "transcripts"
+        folder = workspace / ".pair" / "transcripts"
+        # a repository shipping `.pair` as a link elsewhere does not move them out of it
+        if folder.resolve().is_relative_to(workspace.resolve()):
+            return folder
     from platformdirs import user_state_dir
 
     return Path(user_state_dir("pair-lsp", appauthor=False)) / "transcripts"
-
-
-def private_dir(directory: Path) -> None:
-    """Create ``directory`` for its owner only (0700). An existing one is tightened only when
-    it is a transcripts folder of this user's (never, say, a workspace named by a setting)."""
-    created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if created or (directory.name == "transcripts" and directory.stat().st_uid == os.getuid()):
-        os.chmod(directory, 0o700)
-
-
-def private_file(path: Path, mode: str) -> IO[str]:
-    """Open ``path`` as text readable by its owner only (0600). Text that cannot be encoded
-    (a lone surrogate from a model) is replaced, never raised."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
-    fd = os.open(path, flags, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        return os.fdopen(fd, mode, encoding="utf-8", errors="replace")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 class Transcript:
@@ -67,7 +48,8 @@ class Transcript:
         self.written = threading.Event()
         self.finished = False
         try:
-            private_dir(directory)
+            # tightened only when it is a transcripts folder (never a folder a setting named)
+            private_dir(directory, tighten=directory.name == "transcripts")
         except OSError as exc:
             self._fail(exc)
 

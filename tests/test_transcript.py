@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pair_lsp.config import TranscriptConfig
 from pair_lsp.loop.events import Finished, ModelReply, Notice
-from pair_lsp.transcript import Transcript
+from pair_lsp.transcript import Transcript, transcript_dir
 
 
 def finished() -> Finished:
@@ -62,3 +63,15 @@ def test_any_failure_is_logged_once_and_never_raised(tmp_path: Path,
         t(finished())
     assert t.wait_written(timeout=1)
     assert len([r for r in caplog.records if "cannot write the transcript" in r.message]) == 1
+
+
+def test_workspace_transcripts_stay_in_the_workspace(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    workspace = tmp_path / "repo"
+    workspace.mkdir()
+    config = TranscriptConfig(location="workspace")
+    assert transcript_dir(config, workspace) == workspace / ".pair" / "transcripts"
+    (tmp_path / "elsewhere").mkdir()
+    (workspace / ".pair").symlink_to(tmp_path / "elsewhere")  # shipped by the repository
+    assert transcript_dir(config, workspace) == tmp_path / "state" / "pair-lsp" / "transcripts"

@@ -239,7 +239,8 @@ def load_project_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, [f"Could not read {path}: {exc}; ignoring it."]
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("pair-lsp", {})
+        tool = data.get("tool", {})
+        data = tool.get("pair-lsp", {}) if isinstance(tool, dict) else {}
     if not isinstance(data, dict):
         return {}, [f"{path}: [tool.pair-lsp] must be a table, got {shown(data)}; ignoring it."]
     return data, []

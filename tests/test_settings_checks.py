@@ -34,6 +34,8 @@ def test_a_pair_section_must_be_an_object(tmp_path: Path) -> None:
     path.write_text('[tool]\n"pair-lsp" = 5\n')
     data, errors = load_project_file(path)
     assert data == {} and errors and "[tool.pair-lsp] must be a table" in errors[0]
+    path.write_text('tool = 5\n')
+    assert load_project_file(path) == ({}, [])
 
 
 def test_echoed_values_are_capped() -> None:

@@ -140,6 +140,7 @@ class ResponseCache(ResponseStore):
             try:
                 db.execute("PRAGMA trusted_schema = OFF")
                 db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")  # a cache: no fsync per reply
                 db.executescript(_SCHEMA)
                 self._size = db.execute("SELECT COALESCE(SUM(size), 0) FROM replies"
                                         ).fetchone()[0]

@@ -365,7 +365,10 @@ class SessionManager:
             return
         token = f"pair-{record.id}-{uuid.uuid4().hex[:6]}"
         try:
-            await asyncio.wait_for(self.server.work_done_progress.create_async(token), 10)
+            # shielded: a late answer must find its future uncancelled (pygls reports an
+            # answer to a cancelled future as a server error, shown to the user)
+            await asyncio.wait_for(asyncio.shield(
+                self.server.work_done_progress.create_async(token)), 60)
         except Exception:  # a client that refuses progress still gets its session
             return
         record.progress_token = token

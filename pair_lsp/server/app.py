@@ -46,6 +46,7 @@ def create_server() -> PairServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PairServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.sessions.on_change(uri, params.content_changes)
         text = ls.current_text(uri)
         if text is not None and ls.findings.reanchor(uri, text):
             ls.publish(uri)

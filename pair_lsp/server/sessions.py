@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,10 @@ from lsprotocol import types
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding
 from pair_lsp.loop.session import PairRequest, Session
-from pair_lsp.loop.textops import TextEdit, rebase_edits
+from pair_lsp.loop.textops import TextEdit
+from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import anchor
+from pair_lsp.server.positions import encoding_of
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
@@ -83,6 +86,7 @@ class SessionManager:
     def __init__(self, server: PairServer):
         self.server = server
         self.records: OrderedDict[str, Record] = OrderedDict()
+        self.anchors = AnchorBook()
 
     # ------------------------------------------------------------------ queries
 
@@ -297,17 +301,25 @@ class SessionManager:
 
     # ------------------------------------------------------------------- apply
 
+    def on_change(self, uri: str, changes: Sequence[Any]) -> None:
+        """didChange (after pygls applied it): the targets of the document's sessions that
+        have or may get a proposal follow the user's edits."""
+        text = self.server.current_text(uri)
+        if text is not None:
+            self.anchors.follow(uri, [r for r in self.for_uri(uri)
+                                      if r.running or r.has_proposal],
+                                changes, text, encoding_of(self.server))
+
     def current_edits(self, record: Record) -> list[TextEdit] | None:
-        """The proposal's edits against the document as it is now; None if withdrawn."""
+        """The proposal's edits against the document as it is now (their version is the
+        document's current one); None if withdrawn: they are re-based only inside the
+        session's target as the user's edits moved it."""
         if not record.has_proposal or record.finished is None:
             return None
         text = self.server.current_text(record.uri)
         if text is None:
             return None
-        edits = list(record.finished.edits)
-        if text == record.document:
-            return edits
-        return rebase_edits(edits, text)
+        return self.anchors.edits(record.uri, record, record.finished.edits, text)
 
     async def apply(self, record: Record) -> tuple[bool, str]:
         edits = self.current_edits(record)

@@ -1,0 +1,88 @@
+"""Each session's :class:`~pair_lsp.loop.anchors.Anchor`, following the editor's didChange
+notifications, so that an edit is re-based only inside its session's target (or withdrawn).
+
+didChange carries ranged changes in the client's position encoding (or a whole new text);
+pygls has already applied them when the handler runs, so each anchor replays them on the text
+it last saw, and checks the result against the document pygls holds: any disagreement falls
+back to diffing the two texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from pair_lsp.loop.anchors import Anchor, Change
+from pair_lsp.loop.textops import TextEdit
+from pair_lsp.server.positions import LineIndex
+
+
+class Target(Protocol):
+    """What an anchor needs of a session record."""
+
+    @property
+    def id(self) -> str: ...
+
+    document: str
+    start: int
+    end: int
+
+
+class AnchorBook:
+    def __init__(self) -> None:
+        self._by_uri: dict[str, dict[str, Anchor]] = {}
+
+    def _anchor(self, uri: str, record: Target) -> Anchor:
+        anchors = self._by_uri.setdefault(uri, {})
+        anchor = anchors.get(record.id)
+        if anchor is None:
+            anchor = anchors[record.id] = Anchor(record.document, record.start, record.end)
+        return anchor
+
+    def follow(self, uri: str, records: Iterable[Target], changes: Sequence[Any], text: str,
+               encoding: str) -> None:
+        """The document ``uri`` became ``text`` by didChange ``changes``; ``records`` are the
+        sessions on it that have (or will have) a proposal."""
+        records = list(records)
+        kept = {r.id for r in records}
+        anchors = self._by_uri.setdefault(uri, {})
+        for gone in [k for k in anchors if k not in kept]:
+            del anchors[gone]
+        replayed: dict[int, list[Change] | None] = {}  # by the identity of the text replayed on
+        for record in records:
+            anchor = self._anchor(uri, record)
+            base = anchor.text
+            if base is text:
+                continue
+            if id(base) not in replayed:
+                replayed[id(base)] = offset_changes(base, changes, encoding, text)
+            anchor.follow(replayed[id(base)], text)
+        if not anchors:
+            self._by_uri.pop(uri, None)
+
+    def edits(self, uri: str, record: Target, edits: Sequence[TextEdit],
+              text: str) -> list[TextEdit] | None:
+        """``edits`` (against ``record.document``) on ``text``, the document now; None when
+        they can no longer be applied inside the record's target."""
+        anchor = self._anchor(uri, record)
+        anchor.follow(None, text)
+        return anchor.rebase(edits)
+
+
+def offset_changes(base: str, changes: Sequence[Any], encoding: str,
+                   expected: str) -> list[Change] | None:
+    """didChange content changes as code-point changes on ``base``; None when one replaces the
+    whole text or when replaying them on ``base`` does not give ``expected``."""
+    text = base
+    out: list[Change] = []
+    for change in changes:
+        rng = getattr(change, "range", None)
+        if rng is None:
+            return None
+        index = LineIndex(text, encoding)
+        a, b = index.offset(rng.start), index.offset(rng.end)
+        if b < a:
+            return None
+        out.append(Change(a, b, change.text))
+        text = text[:a] + change.text + text[b:]
+    return out if text == expected else None

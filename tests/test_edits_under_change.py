@@ -191,7 +191,7 @@ PHASES = ("worker", "review", "after")
 
 
 @pytest.mark.timeout(600)
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 async def test_edits_under_change_applied_or_withdrawn(client: LanguageClient,

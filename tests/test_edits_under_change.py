@@ -22,6 +22,8 @@ from pytest_lsp import LanguageClient
 
 from pair_lsp.loop.anchors import Change
 from pair_lsp.loop.textops import region_edits
+from pair_lsp.server.anchoring import offset_changes
+from pair_lsp.server.positions import LineIndex
 from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests import test_server
 from tests.scripts import APPROVE, block
@@ -239,3 +241,29 @@ async def test_edits_under_change_applied_or_withdrawn(client: LanguageClient,
     assert accepted(model, edits, outcome), (model.text, outcome)
     if all(ranged for _, ranged in plan) and not model.touched:
         assert outcome is not None, "withdrawn although the user never touched the target"
+
+
+# ------------------------------------------------------------------ didChange offsets
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab\n😀中", max_size=40), st.data(), st.sampled_from(["neovim", "vscode"]))
+def test_didchange_offsets_one_change_and_many(base: str, data: st.DataObject,
+                                               editor: str) -> None:
+    """A ranged change in the client's encoding, as code points: found in the new text (the
+    fast path, for typing) or replayed on the old one, the same change."""
+    a = data.draw(st.integers(0, len(base)))
+    b = data.draw(st.integers(a, len(base)))
+    inserted = data.draw(st.text("x\n😀", max_size=5))
+    new = base[:a] + inserted + base[b:]
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(_position(base, a, editor), _position(base, b, editor)),
+        text=inserted)
+    encoding = "utf-8" if editor == "neovim" else "utf-16"
+    index = LineIndex(new, encoding)
+    for just_before in (True, False):
+        assert offset_changes(base, [change], new, lambda: index, just_before=just_before) == \
+            [Change(a, b, inserted)]
+    # a stale base (not the text just before): never taken for the new one
+    if base:
+        assert offset_changes(base[1:], [change], new, lambda: index) != [Change(a, b, inserted)]

@@ -25,7 +25,6 @@ from pair_lsp.loop.session import PairRequest, Session
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import anchor
-from pair_lsp.server.positions import encoding_of
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
@@ -308,7 +307,7 @@ class SessionManager:
         if text is not None:
             self.anchors.follow(uri, [r for r in self.for_uri(uri)
                                       if r.running or r.has_proposal],
-                                changes, text, encoding_of(self.server))
+                                changes, text, lambda: self.server.line_index(uri))
 
     def current_edits(self, record: Record) -> list[TextEdit] | None:
         """The proposal's edits against the document as it is now (their version is the

@@ -313,3 +313,21 @@ def test_diff_changes_rebuild_the_new_text(old: str, new: str) -> None:
     for c in reversed(diff_changes(old, new)):
         text = text[:c.start] + c.text + text[c.end:]
     assert text == new
+
+
+def test_a_large_rewrite_is_one_change() -> None:
+    """A whole-text replacement rewriting many lines is not diffed line by line (that could
+    hold the event loop): it is one change, and only a target inside it is withdrawn."""
+    body = "".join(f"line {i}\n" for i in range(3000))
+    doc = REPRO + body
+    candidate = REPRO[:REPRO_END].replace("    y = 1\n", "    y = 2  # fixed\n")
+    edits = region_edits(doc, 0, REPRO_END, candidate)
+    rewritten = REPRO + body.replace("line", "row")
+    anchor = Anchor(doc, 0, REPRO_END)
+    anchor.follow(None, rewritten)
+    assert apply_edits(rewritten, anchor.rebase(edits) or []) == \
+        rewritten.replace("    y = 1\n", "    y = 2  # fixed\n")
+    inside = Anchor(doc, len(REPRO), len(REPRO) + 7)  # "line 0\n"
+    inside.follow(None, rewritten)
+    assert inside.rebase(region_edits(doc, len(REPRO), len(REPRO) + 7, "line zero\n")) is None
+    assert len(diff_changes(doc, rewritten)) == 1

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from pair_lsp.loop.textops import TextEdit, context_within, rebase_edits
 
-DIFF_MAX_LINES = 4000  # a whole-text replacement with more changed lines is one change
+DIFF_MAX_LINES = 1000  # more changed lines in a whole-text replacement: one change (a bounded
+# diff keeps the event loop free; the target is then withdrawn only if it is among them)
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 
 

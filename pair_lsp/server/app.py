@@ -22,13 +22,15 @@ def create_server() -> PairServer:
     @ls.feature(types.INITIALIZE)
     def initialize(ls: PairServer, params: types.InitializeParams) -> None:
         opts = params.initialization_options
+        trusted = False  # absent: the project file's trust-gated settings are ignored
         if isinstance(opts, dict):
             opts = dict(opts)
             extra = opts.pop("clientCommands", None)
             if isinstance(extra, list):
                 ls.client_commands = {c for c in extra if isinstance(c, str)}
+            trusted = opts.pop("trusted", None) is True
             ls.result_notifications = opts.pop("resultNotifications", None) is True
-        ls.config.set_initialization_options(opts, params)
+        ls.config.set_initialization_options(opts, params, trusted=trusted)
         ls.pull_mode = ls._client_pull_mode()
 
     @ls.feature(types.INITIALIZED)
@@ -47,7 +49,7 @@ def create_server() -> PairServer:
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PairServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.document_changed(params.text_document.uri)
+        ls.document_changed(params.text_document.uri, params.content_changes)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PairServer, params: types.DidSaveTextDocumentParams) -> None:

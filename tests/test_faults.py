@@ -1,6 +1,8 @@
-"""Streams that break after they started, replies cut short, and what a failure leaves behind.
+"""Streams that break after they started, replies cut short, what a failure leaves behind, and
+the request fields that differ across the SDK versions the dependency ranges allow.
 
 Real SDKs over real HTTP against the scripted fake model server, each provider in each role.
+scripts/test-sdk-range.sh runs this module with the lowest SDKs too.
 """
 
 from __future__ import annotations
@@ -198,3 +200,44 @@ async def test_a_lone_surrogate_in_a_stream_is_replaced(
     assert reviewed[0].findings[0].message == "odd \ufffd char"
     for event in events:  # every event encodes as UTF-8
         json.dumps(event.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+@PAIRS
+async def test_a_user_set_temperature_reaches_the_model(
+        fake: FakeModelServer, pair: tuple[str, str], tmp_path: Path) -> None:
+    # anthropic 2.x takes no `temperature` keyword (and 0.70 no `output_config`): fields the
+    # installed SDK lacks still reach the API
+    fake.script("w", [WORKER_R1])
+    fake.script("r", [APPROVE])
+    settings = pair_settings(fake, pair[0], pair[1], tmp_path)
+    settings["worker"]["temperature"] = 0.3
+    settings["reviewer"]["temperature"] = 0.7
+    parsed, errors = parse_settings(settings)
+    assert errors == []
+    factory = SessionFactory(parsed)
+    done = await factory.create(PairRequest(document=BUGGY, path="m.py")).result()
+    await factory.aclose()
+    assert done.status == "approved", done.reason
+    assert [(r.model, r.body.get("temperature")) for r in fake.requests] == [("w", 0.3),
+                                                                             ("r", 0.7)]
+    reviewer = fake.requests[1].body
+    assert "output_config" in reviewer or "text" in reviewer or "response_format" in reviewer
+
+
+def test_doctor_calls_anthropic(fake: FakeModelServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fake.script("w", ["OK"])
+    fake.script("r", ["OK"])
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(PAIR_LSP_WORKER="anthropic:w", PAIR_LSP_REVIEWER="anthropic:r",
+               PAIR_LSP_BASE_URL=fake.anthropic_url, ANTHROPIC_API_KEY="sk-test",
+               XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    out = subprocess.run([sys.executable, "-m", "pair_lsp", "doctor", "--json"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert all(report["roles"][r]["answers"] is True for r in ("worker", "reviewer"))
+    assert all(r.body.get("temperature") == 0.0 for r in fake.requests)

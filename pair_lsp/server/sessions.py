@@ -62,7 +62,7 @@ class Record:
     def has_proposal(self) -> bool:
         f = self.finished
         return (f is not None and not self.resolved and bool(f.edits)
-                and f.status in ("approved", "exhausted", "cancelled"))
+                and f.status in ("approved", "exhausted", "cancelled", "failed"))
 
     def summary(self, transcript: str | None = None) -> dict[str, Any]:
         f = self.finished

@@ -241,3 +241,22 @@ def test_doctor_calls_anthropic(fake: FakeModelServer, tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert all(report["roles"][r]["answers"] is True for r in ("worker", "reviewer"))
     assert all(r.body.get("temperature") == 0.0 for r in fake.requests)
+
+
+@pytest.mark.local_model
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("cap, cut", [({"maxOutputTokens": 16}, "at its 16-token limit"),
+                                      ({"timeout": 0.001}, "at the 0.001 s time limit")])
+async def test_a_local_reply_cut_by_its_caps_says_so(cap: dict[str, Any], cut: str) -> None:
+    pytest.importorskip("llama_cpp", reason="needs the [local] extra")
+    from pair_lsp.config import RoleConfig
+    from pair_lsp.providers.base import Message, ModelRequest, Usage
+    from pair_lsp.providers.local import LocalProvider
+
+    provider = LocalProvider(RoleConfig(**{"provider": "local", "model": "smollm2-135m",
+                                           "maxOutputTokens": 400, **cap}))
+    request = ModelRequest(role="worker", system="You write long stories.",
+                           messages=(Message("user", "Tell a long story about a dragon."),),
+                           max_output_tokens=400)
+    items = [item async for item in provider.stream(request)]
+    assert isinstance(items[-1], Usage) and items[-1].truncated == cut

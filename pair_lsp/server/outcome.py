@@ -73,7 +73,17 @@ def _provider_where(record: Record, reason: str) -> str:
 
 
 def describe(record: Record) -> Outcome:
-    """The session's end (or current state) in words, with the actions that make sense."""
+    """The session's end (or current state) in words, with the actions that make sense; a
+    reply cut short (token cap, time limit) is said, since it may explain the result."""
+    out = _describe(record)
+    if record.finished is not None and record.cuts:
+        cut = record.cuts[-1]
+        out = Outcome(out.status, f"{out.message} Note: {cut[0].lower()}{cut[1:]}.",
+                      "warning" if out.level == "info" else out.level, out.actions)
+    return out
+
+
+def _describe(record: Record) -> Outcome:
     f = record.finished
     if f is None:
         return Outcome("running", "Pair · " + progress_text(record), "info", ("cancel",))

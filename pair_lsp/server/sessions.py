@@ -69,6 +69,7 @@ class Record:
     notes: tuple[str, ...] = ()
     # per hunk of the proposal (Finished.edits): "open" | "accepted" | "rejected"
     hunk_status: list[str] = field(default_factory=list)
+    cuts: list[str] = field(default_factory=list)  # "the reviewer's reply was cut at ..."
     hunk_reasons: dict[int, str] = field(default_factory=dict)  # 0-based index -> reason
 
     @property
@@ -285,6 +286,8 @@ class SessionManager:
             self._settle_findings(record, event.round, event.findings)
         elif isinstance(event, ev.Declined):
             self._declined(record, event)
+        elif isinstance(event, ev.Notice) and "reply was cut" in event.message:
+            record.cuts.append(event.message.split(";")[0])
         elif isinstance(event, ev.Finished):
             record.finished = event
             self._final_findings(record)

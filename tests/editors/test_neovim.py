@@ -21,7 +21,8 @@ from tests.scripts import block, finding, review
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ROOT / "editors" / "neovim"
+# PAIR_TEST_NVIM_PLUGIN: run these tests against another copy of the plugin (e.g. an old one)
+PLUGIN = Path(os.environ.get("PAIR_TEST_NVIM_PLUGIN") or ROOT / "editors" / "neovim")
 FIXTURES = Path(__file__).parent / "fixtures" / "neovim"
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
 
@@ -252,6 +253,20 @@ def test_unapproved_apply_asks_and_actions_and_continue(fake: FakeModelServer,
     assert out["text"] == EXPECTED
     # every session end was one message, and no prompt came up while typing
     assert all(p["mode"] == "n" for p in prompts)
+
+
+@needs_nvim
+def test_a_question_waits_until_the_user_leaves_insert_mode(fake: FakeModelServer,
+                                                            tmp_path: Path) -> None:
+    fake.script("nvim-worker", ["Start.\n" + block("    best = 0", "    best = values[0]")])
+    fake.script("nvim-reviewer", [review("revise", finding(
+        "F1", "for v in values:", "an empty list raises IndexError", line=4))])
+    out = run_nvim(tmp_path, "insert", fake_settings(fake, tmp_path, maxRounds=1))
+    assert out["result"]["status"] == "exhausted"
+    assert out["prompts_while_typing"] == 0
+    assert [p["mode"] for p in out["prompts"]] == ["n"]
+    assert "not approve" in out["prompts"][0]["prompt"]
+    assert out["first_line"] == '"""Example."""hello'
 
 
 @needs_nvim

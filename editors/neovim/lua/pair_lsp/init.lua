@@ -194,7 +194,9 @@ M.actions = {
   discard = {
     'Discard',
     function(b, r)
-      server.execute(b, 'pair.discard', { sessionId = r.sessionId })
+      server.execute(b, 'pair.discard', { sessionId = r.sessionId }, function()
+        notify('discarded.')
+      end)
     end,
   },
   retry = {

@@ -81,8 +81,9 @@ vim.lsp.enable('pair_lsp')
                            "-c", f"luafile {FIXTURES / 'e2e.lua'}"], capture_output=True,
                           text=True, env=env, timeout=180, check=False, cwd=work)
     data = json.loads(result.read_text()) if result.exists() else {"error": "no result file"}
-    assert proc.returncode == 0 and data.get("ok"), \
-        f"nvim exit {proc.returncode}: {data.get('error')}\n{data.get('out')}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 0 and data.get("ok"), (
+        f"nvim exit {proc.returncode}: {data.get('error')}\n{data.get('out')}\n"
+        f"{proc.stderr[-2000:]}")
     out: dict[str, Any] = data["out"]
     return out
 

@@ -57,7 +57,7 @@ def workspace(tmp: Path) -> Path:
 
 
 def run_nvim(tmp: Path, scenario: str, settings: dict[str, Any] | None = None,
-             plugin_options: str = "") -> dict[str, Any]:
+             plugin_options: str = "", **extra_env: str) -> dict[str, Any]:
     work = tmp / "work"
     if not work.exists():
         workspace(tmp)
@@ -75,7 +75,7 @@ vim.lsp.enable('pair_lsp')
     env.update(HOME=str(tmp / "home"), XDG_STATE_HOME=str(tmp / "state"),
                XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
                XDG_CACHE_HOME=str(tmp / "cache"), PAIR_TEST_RESULT=str(result),
-               PAIR_TEST_SCENARIO=str(FIXTURES / f"{scenario}.lua"))
+               PAIR_TEST_SCENARIO=str(FIXTURES / f"{scenario}.lua"), **extra_env)
     assert NVIM is not None
     proc = subprocess.run([NVIM, "--headless", "--clean", "-u", str(init), "example.py",
                            "-c", f"luafile {FIXTURES / 'e2e.lua'}"], capture_output=True,
@@ -188,6 +188,20 @@ def test_progress_can_be_turned_off(fake: FakeModelServer, tmp_path: Path) -> No
                    plugin_options="progress = false,")
     assert not [line for line in out["echo"] if line.startswith("Pair ·")], out["echo"]
     assert len(pair_messages(out)) == 1
+
+
+@needs_nvim
+def test_a_notifier_plugin_gets_one_notification_replaced_in_place(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "findings", fake_settings(fake, tmp_path), PAIR_TEST_NOTIFIER="1")
+    notifications = out["notifications"]
+    assert len(notifications) == 1, notifications
+    shown = [s["msg"] for s in notifications[0]["shown"]]
+    assert shown[0].startswith("Pair · round") and len(shown) >= 2, shown
+    assert shown[-1] == out["result"]["message"] + " (:Pair actions)"
+    assert all(s["title"] == "pair-lsp" for s in notifications[0]["shown"])
 
 
 @needs_nvim

@@ -45,7 +45,7 @@ function M.on_result(result, _)
     local hint = has_actions and M.ACTIONS_HINT or ''
     ui.notify(ui.fit(text, width - vim.fn.strdisplaywidth(hint)) .. hint, level)
   else
-    ui.notify(text .. (has_actions and M.ACTIONS_HINT or ''), level, replace)
+    ui.notify(text .. (has_actions and M.ACTIONS_HINT or ''), level, replace, 'pair-lsp-' .. result.sessionId)
   end
   vim.api.nvim_exec_autocmds('User', { pattern = 'PairResult', data = result, modeline = false })
 end

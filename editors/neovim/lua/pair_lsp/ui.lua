@@ -59,14 +59,15 @@ end
 ---@param text string
 ---@param level? integer vim.log.levels
 ---@param replace? any a notification record returned by an earlier call (replaced in place)
+---@param id? string a stable id (snacks.notifier replaces by id)
 ---@return any record the notifier's record, when it returned one
-function M.notify(text, level, replace)
+function M.notify(text, level, replace, id)
   level = level or levels.INFO
   if M.builtin_notifier() then
     echo(text, level, true)
     return nil
   end
-  return vim.notify(text, level, { title = 'pair-lsp', replace = replace })
+  return vim.notify(text, level, { title = 'pair-lsp', replace = replace, id = id })
 end
 
 --- Progress records per session (a notifier record, or true when shown in the echo area).
@@ -87,6 +88,7 @@ function M.progress(session_id, text)
     local rec = vim.notify(text, levels.INFO, {
       title = 'pair-lsp',
       replace = prev ~= true and prev or nil,
+      id = 'pair-lsp-' .. session_id,
       hide_from_history = true,
     })
     if rec ~= nil then

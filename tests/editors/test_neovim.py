@@ -165,7 +165,7 @@ def test_selection_progress_one_message_and_the_approved_edit_first(
     worker_first = next(r for r in fake.requests if r.model == "nvim-worker")
     assert "fix it" in json.dumps(worker_first.body)
     # progress was visible in the echo area without any setup, one line at a time
-    assert any(line.startswith("Pair · round") for line in out["echo"]), out["echo"]
+    assert any(line.lower().startswith("pair · round") for line in out["echo"]), out["echo"]
     # the end is one message, one line that fits, with the way forward
     assert out["result"]["status"] == "approved"
     messages = pair_messages(out)
@@ -199,7 +199,7 @@ def test_a_notifier_plugin_gets_one_notification_replaced_in_place(
     notifications = out["notifications"]
     assert len(notifications) == 1, notifications
     shown = [s["msg"] for s in notifications[0]["shown"]]
-    assert shown[0].startswith("Pair · round") and len(shown) >= 2, shown
+    assert shown[0].lower().startswith("pair · round") and len(shown) >= 2, shown
     assert shown[-1] == out["result"]["message"] + " (:Pair actions)"
     assert all(s["title"] == "pair-lsp" for s in notifications[0]["shown"])
 
@@ -223,7 +223,8 @@ def test_after_approval_resolved_findings_go_and_declined_ones_stay_as_hints(
     diags = out["diagnostics"]
     assert [d["code"] for d in diags] == ["F2"], diags
     assert diags[0]["severity"] == 4  # vim.diagnostic.severity.HINT
-    assert "declined by the worker: the docstring already says numbers" in diags[0]["message"]
+    assert "declined by the worker: the docstring already says numbers" in \
+        diags[0]["message"].lower()
 
 
 @needs_nvim

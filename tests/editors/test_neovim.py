@@ -286,6 +286,17 @@ def test_a_question_waits_until_the_user_leaves_insert_mode(fake: FakeModelServe
 
 
 @needs_nvim
+def test_a_session_ending_while_typing_is_shown_after_insert_mode(fake: FakeModelServer,
+                                                                 tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "typing", fake_settings(fake, tmp_path))
+    assert out["mode_at_end"] == "i", out
+    assert out["echo_after"] == out["result"]["message"] + " (:Pair actions)", out
+    assert len(pair_messages(out)) == 1
+
+
+@needs_nvim
 def test_pair_on_selection_asks_for_the_instruction(fake: FakeModelServer,
                                                     tmp_path: Path) -> None:
     script_pair(fake, "nvim-worker", "nvim-reviewer")

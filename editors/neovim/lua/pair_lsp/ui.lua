@@ -38,14 +38,19 @@ local echo
 ---@param history boolean
 function echo(text, level, history)
   local mode = vim.api.nvim_get_mode()
-  if mode.blocking or mode.mode:sub(1, 1) == 'c' then
-    -- never draw over the command line or a pending prompt: a message waits, progress is dropped
+  local first = mode.mode:sub(1, 1)
+  -- never draw over the command line or a pending prompt, nor where "-- INSERT --" would
+  -- overwrite it at once: a message waits until then, a progress line is dropped
+  if mode.blocking or first == 'c' or (vim.o.showmode and (first == 'i' or first == 'R')) then
     if history then
       vim.api.nvim_create_autocmd('ModeChanged', {
         once = true,
-        callback = vim.schedule_wrap(function()
-          echo(text, level, history)
-        end),
+        callback = function()
+          -- after the redraw that clears the mode message
+          vim.defer_fn(function()
+            echo(text, level, history)
+          end, 30)
+        end,
       })
     end
     return

@@ -22,16 +22,21 @@ end
 --- A session command (selection, file, review, continue, retry): its end is shown once, by
 --- pair/result. Only a server that does not send pair/result gets a line from here.
 local function session_command(bufnr, command, argument)
-  server.execute(bufnr, command, argument, function(result)
-    if type(result) ~= 'table' or not result.sessionId then
-      return
-    end
-    vim.defer_fn(function()
-      if not sessions.results[result.sessionId] then
-        local level = result.status == 'failed' and vim.log.levels.ERROR or vim.log.levels.INFO
-        notify(result.status .. (result.reason and (': ' .. result.reason) or ''), level)
+  server.with_client(bufnr, function(client)
+    sessions.starting(bufnr) -- the server's first status can take seconds
+    server.request(client, bufnr, command, argument, function(result)
+      if type(result) ~= 'table' or not result.sessionId then
+        return
       end
-    end, 500)
+      vim.defer_fn(function()
+        if not sessions.results[result.sessionId] then
+          local level = result.status == 'failed' and vim.log.levels.ERROR or vim.log.levels.INFO
+          notify(result.status .. (result.reason and (': ' .. result.reason) or ''), level)
+        end
+      end, 500)
+    end, function()
+      sessions.start_failed(bufnr)
+    end)
   end)
 end
 

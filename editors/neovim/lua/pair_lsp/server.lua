@@ -71,9 +71,10 @@ end
 ---@param command string
 ---@param argument table|nil
 ---@param on_result? fun(result: any, client: vim.lsp.Client)
-function M.execute(bufnr, command, argument, on_result)
+---@param on_error? fun() after the error was shown
+function M.execute(bufnr, command, argument, on_result, on_error)
   M.with_client(bufnr, function(client)
-    M.request(client, bufnr, command, argument, on_result)
+    M.request(client, bufnr, command, argument, on_result, on_error)
   end)
 end
 
@@ -83,12 +84,16 @@ end
 ---@param command string
 ---@param argument table|nil
 ---@param on_result? fun(result: any, client: vim.lsp.Client)
-function M.request(client, bufnr, command, argument, on_result)
+---@param on_error? fun() after the error was shown
+function M.request(client, bufnr, command, argument, on_result, on_error)
   client:request('workspace/executeCommand', {
     command = command,
     arguments = argument and { argument } or {},
   }, function(err, result)
     if err then
+      if on_error then
+        on_error()
+      end
       error_message(err.message or tostring(err))
       return
     end

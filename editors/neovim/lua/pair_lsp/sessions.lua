@@ -20,6 +20,9 @@ function M.on_status(result, _)
     return
   end
   M.by_uri[result.uri] = result
+  if result.sessionId then
+    ui.rename_progress(M.starting_key(result.uri), result.sessionId)
+  end
   if result.status == 'running' and type(result.message) == 'string' and result.sessionId then
     ui.progress(result.sessionId, result.message)
   end
@@ -38,6 +41,7 @@ function M.on_result(result, _)
   M.last_result = result
   local text = type(result.message) == 'string' and result.message or ('Pair: ' .. tostring(result.status))
   local has_actions = type(result.actions) == 'table' and #result.actions > 0
+  ui.rename_progress(M.starting_key(result.uri or ''), result.sessionId)
   local replace = ui.end_progress(result.sessionId)
   local level = LEVELS[result.level] or vim.log.levels.INFO
   if ui.builtin_notifier() then
@@ -48,6 +52,26 @@ function M.on_result(result, _)
     ui.notify(text .. (has_actions and M.ACTIONS_HINT or ''), level, replace, 'pair-lsp-' .. result.sessionId)
   end
   vim.api.nvim_exec_autocmds('User', { pattern = 'PairResult', data = result, modeline = false })
+end
+
+--- The progress key of a session asked for but not reported yet (the server's first status
+--- can take seconds: it loads the model SDKs on the first session).
+---@param uri string
+---@return string
+function M.starting_key(uri)
+  return 'starting:' .. uri
+end
+
+--- Show "Pair · starting…" at once for a session command on `bufnr`.
+---@param bufnr integer
+function M.starting(bufnr)
+  ui.progress(M.starting_key(vim.uri_from_bufnr(bufnr)), 'Pair · starting…')
+end
+
+--- The command failed before its session started: forget its progress line.
+---@param bufnr integer
+function M.start_failed(bufnr)
+  ui.end_progress(M.starting_key(vim.uri_from_bufnr(bufnr)))
 end
 
 ---@param bufnr integer

@@ -109,6 +109,17 @@ function M.progress(session_id, text)
   echo(text, levels.INFO, false)
 end
 
+--- A progress line shown under a provisional key (before the server named the session) now
+--- belongs to `session_id`.
+---@param key string
+---@param session_id string
+function M.rename_progress(key, session_id)
+  if shown[key] ~= nil then
+    shown[session_id] = shown[session_id] or shown[key]
+    shown[key] = nil
+  end
+end
+
 --- The session ended: its progress record (to be replaced by the result), forgotten here.
 ---@param session_id string
 ---@return any

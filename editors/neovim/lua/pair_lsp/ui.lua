@@ -41,7 +41,7 @@ function echo(text, level, history)
   local first = mode.mode:sub(1, 1)
   -- never draw over the command line or a pending prompt, nor where "-- INSERT --" would
   -- overwrite it at once: a message waits until then, a progress line is dropped
-  if mode.blocking or first == 'c' or (vim.o.showmode and (first == 'i' or first == 'R')) then
+  if first == 'c' or (vim.o.showmode and (first == 'i' or first == 'R')) then
     if history then
       vim.api.nvim_create_autocmd('ModeChanged', {
         once = true,
@@ -129,15 +129,14 @@ function M.end_progress(session_id)
   return rec ~= true and rec or nil
 end
 
---- The user is not typing: Normal or Visual mode, no pending prompt.
+--- The user is not typing text or a command line: not in Insert, Replace, Command-line or
+--- Terminal mode (where a prompt would take the keys meant for the buffer).
 ---@return boolean
 function M.idle()
-  local mode = vim.api.nvim_get_mode()
-  local m = mode.mode
-  return not mode.blocking and (m == 'n' or m:match('^[vVsS\22\19]') ~= nil)
+  return vim.api.nvim_get_mode().mode:match('^[iRct]') == nil
 end
 
---- Run `fn` soon, but only once the user is out of Insert/Replace/Command-line mode
+--- Run `fn` soon, but only once the user is out of Insert/Replace/Command-line/Terminal mode
 --- (a prompt opened while typing would swallow the keys typed next).
 ---@param fn fun()
 function M.when_idle(fn)

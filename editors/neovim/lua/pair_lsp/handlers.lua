@@ -93,6 +93,32 @@ function M.progress(err, params, ctx)
   return result
 end
 
+--- In Visual mode Neovim 0.11 runs scheduled callbacks (such as a code action's resolve reply,
+--- after which the chosen action's command runs) only after the next key or 'updatetime':
+--- "Pair on selection…" asked for its instruction ~4 s late and the keys typed meanwhile went to
+--- Visual mode. A no-op key wakes it up once the reply can have arrived.
+function M.wake_after_resolve(ev)
+  local request = ev.data and ev.data.request
+  if not request or request.type ~= 'pending' or request.method ~= 'codeAction/resolve' then
+    return
+  end
+  local client = vim.lsp.get_client_by_id(ev.data.client_id)
+  if not client or client.name ~= 'pair_lsp' or not vim.api.nvim_get_mode().mode:match('^[vVsS\22\19]') then
+    return
+  end
+  local timer = assert(vim.uv.new_timer())
+  local tries = 0
+  timer:start(50, 50, function()
+    tries = tries + 1
+    if tries > 40 or not client.requests[ev.data.request_id] then
+      timer:stop()
+      timer:close()
+    else
+      vim.api.nvim_input('<Ignore>') -- api-fast: wakes the input loop; the key does nothing
+    end
+  end)
+end
+
 local MESSAGE_LEVELS = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO }
 
 --- window/showMessage: one line (Neovim's handler would prefix it and could ask for ENTER);

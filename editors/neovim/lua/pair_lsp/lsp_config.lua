@@ -50,6 +50,10 @@ end
 
 ---@return vim.lsp.Config
 function M.get()
+  vim.api.nvim_create_autocmd('LspRequest', {
+    group = vim.api.nvim_create_augroup('pair_lsp_wake', { clear = true }),
+    callback = require('pair_lsp.handlers').wake_after_resolve,
+  })
   return {
     cmd = config.cmd(),
     root_dir = M.root_dir,

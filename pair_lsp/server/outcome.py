@@ -54,7 +54,7 @@ def progress_text(record: Record) -> str:
     role = s.role or "starting"
     provider = s.worker if role == "worker" else s.reviewer
     model = f" ({provider.info.model})" if provider is not None and s.role else ""
-    tokens = f"{format_tokens(s.tokens)} tokens"
+    tokens = f"{format_tokens(s.tokens)} token{'' if s.tokens == 1 else 's'}"
     if record.mode == "review":
         return f"Reviewing{model} · {tokens}"
     base = record.round_base

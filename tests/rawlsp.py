@@ -49,6 +49,10 @@ class Wire:
     def send_raw(self, body: bytes) -> None:
         self._write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
+    def send_raw_frames(self, data: bytes) -> None:
+        """Already framed messages, in one write (the server reads them together)."""
+        self._write(data)
+
     def send(self, message: Any) -> None:
         self.send_raw(json.dumps(message).encode())
 

@@ -71,7 +71,7 @@ def _range(ls: PairServer, command: str, uri: str, raw: Any) -> tuple[int, int]:
     end = _position(command, raw.get("end"), "end")
     if (end.line, end.character) < (start.line, start.character):
         raise invalid(f"{command}: range end is before its start")
-    index = ls.line_index(uri)
+    index = ls.command_index(uri)  # the text the client meant (see PairServer.command_document)
     try:
         a = index.offset(start, strict=True)
         b = index.offset(end, strict=True)

@@ -109,8 +109,8 @@ class SessionManager:
                   seed: tuple[str, tuple[Finding, ...]] | None = None,
                   max_rounds: int | None = None) -> dict[str, Any]:
         """Run a session to its end and return the command result."""
-        doc = self.server.workspace.get_text_document(uri)
-        text = doc.source
+        doc = self.server.command_document(uri)  # as of the command's request
+        text = doc.text
         stop = len(text) if end is None else end
         request = PairRequest(document=text, start=start, end=end, path=_path_of(uri),
                               language_id=doc.language_id or "plaintext",

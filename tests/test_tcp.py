@@ -5,6 +5,7 @@ server; the owner's session still works afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import stat
 import subprocess
@@ -107,6 +108,10 @@ def test_peers_are_refused_and_the_owner_keeps_working(
     refused(connect(address), {**settings, "token": token}, "another client is connected")
     peer = connect(address)
     Wire.over_socket(peer).send_raw(b"{not json")
+    peer.close()
+    peer = connect(address)  # a header line longer than the reader's limit
+    with contextlib.suppress(OSError):
+        peer.sendall(b"Content-Length: " + b"9" * 200_000)
     peer.close()
 
     # the peers' initialize did not reset the owner's documents, their ends did not stop us

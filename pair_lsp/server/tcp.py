@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pair_lsp.server.transport import read_message, serve_messages
+from pair_lsp.server.transport import PipeReader, read_message, serve_messages
 
 log = logging.getLogger(__name__)
 FIRST_MESSAGE_LIMIT = 1 << 20  # bytes a connection may send before it is authenticated
@@ -119,8 +119,9 @@ class Gate:
         self.done = asyncio.Event()
         self.exit_code = 0
 
-    async def connection(self, reader: asyncio.StreamReader,
+    async def connection(self, stream: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
+        reader = PipeReader(stream)  # a broken or oversized header ends the connection quietly
         served = False
         try:
             data = await self._first_message(reader, writer)
@@ -134,7 +135,7 @@ class Gate:
                 return
             self.serving = served = True
             await self._serve(reader, writer, data)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except ConnectionError:
             pass
         except SystemExit as exc:  # the exit notification (pygls calls sys.exit)
             self.exit_code = int(exc.code or 0)
@@ -143,7 +144,7 @@ class Gate:
             if served:  # the client left: the server's work is done (as with stdio)
                 self.done.set()
 
-    async def _first_message(self, reader: asyncio.StreamReader,
+    async def _first_message(self, reader: PipeReader,
                              writer: asyncio.StreamWriter) -> Any:
         try:
             body = await asyncio.wait_for(read_message(reader, FIRST_MESSAGE_LIMIT),
@@ -181,7 +182,7 @@ class Gate:
         log.warning("a connection was refused: %s", reason)
         _send(writer, msg_id, INVALID_REQUEST, f"pair-lsp: {reason}")
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+    async def _serve(self, reader: PipeReader, writer: asyncio.StreamWriter,
                      first: dict[str, Any]) -> None:
         protocol = self.server.protocol
         protocol.set_writer(writer)

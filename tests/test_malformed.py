@@ -122,9 +122,13 @@ def test_messages_that_are_not_requests(server: tuple[Wire, Path]) -> None:
     # malformed notifications are dropped (nothing to answer), and the server goes on
     wire.notify("textDocument/didOpen", {"textDocument": "m.py"})
     wire.notify("$/cancelRequest", {"id": "never-sent"})
+    wire.notify("textDocument/didChange", {
+        "textDocument": {"uri": "file:///never/opened.py", "version": 2},
+        "contentChanges": [{"range": rng(0, 0, 0, 0), "text": "x"}]})
     assert "result" in wire.request(1, "workspace/executeCommand", {"command": "pair.status"})
     log = stderr.read_text()
     assert "Traceback" not in log and "Cancel notification" not in log
+    assert not [n for n in wire.notifications if n["method"] == "window/showMessage"]
 
 
 def test_requests_after_shutdown_are_refused(server: tuple[Wire, Path]) -> None:

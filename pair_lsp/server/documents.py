@@ -10,14 +10,18 @@ changes are applied through :class:`LineIndex` (LSP line breaks, the negotiated 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 
 from pair_lsp.server.positions import LineIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,15 @@ class LspWorkspace(Workspace):
         """A workspace with ``other``'s root, folders and encoding (and no documents yet)."""
         return cls(other.root_uri, sync_kind, list(other.folders.values()),
                    other.position_encoding)
+
+    def update_text_document(self, text_doc: types.VersionedTextDocumentIdentifier,
+                             change: types.TextDocumentContentChangeEvent) -> None:
+        """pygls' version raises KeyError (shown as "Error in server") for a document that is
+        not open, e.g. a change that crosses a didClose; here it is ignored."""
+        if unquote(text_doc.uri) not in self.text_documents:
+            log.warning("a change to %s, which is not open, was ignored", text_doc.uri)
+            return
+        super().update_text_document(text_doc, change)
 
     def _create_text_document(self, doc_uri: str, source: str | None = None,
                               version: int | None = None,

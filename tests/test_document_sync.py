@@ -235,3 +235,14 @@ async def test_odd_line_breaks_survive_incremental_edits(client: LanguageClient)
         did_change(client, version, rng, new)
     await execute(client, "pair.document", {"uri": URI})
     assert target_of(fake) == text
+
+
+def test_a_uri_with_escapes_is_found(wire: Wire, fake: FakeModelServer) -> None:
+    # pygls keys documents by the unquoted URI: "a%20b.py" was "unknown document" before
+    uri = "file:///tmp/pair%20sync/a%20b.py"
+    wire.open(uri, DOC)
+    answer = wire.request(1, "workspace/executeCommand",
+                          {"command": "pair.selection", "arguments": [{"uri": uri,
+                                                                       "range": lines(7, 9)}]})
+    assert answer is not None and "result" in answer, answer
+    assert target_of(fake) == G

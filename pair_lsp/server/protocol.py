@@ -169,6 +169,17 @@ class PairProtocol(LanguageServerProtocol):
         self._result_types.pop(msg_id, None)
         self.handle_message(message)
 
+    def _handle_response(self, msg_id: MsgId, result: Any | None = None,
+                         error: types.ResponseError | None = None) -> None:
+        """pygls' version raises InvalidStateError for an answer to a request the server has
+        given up on (cancelled at shutdown)."""
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.done():
+            self._request_futures.pop(msg_id, None)
+            log.debug("an answer to request %s, which was given up, was ignored", msg_id)
+            return
+        super()._handle_response(msg_id, result, error)
+
     def _note_request(self, msg_id: MsgId, method: str, params: Any) -> None:
         if method == types.INITIALIZE:
             self.initialize_seen = True

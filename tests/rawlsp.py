@@ -112,9 +112,10 @@ class Wire:
         self.send(message)
         return self.answer(msg_id)
 
-    def initialize(self, options: Any = None, msg_id: Any = "init") -> Any:
+    def initialize(self, options: Any = None, msg_id: Any = "init",
+                   capabilities: Any = None) -> Any:
         answer = self.request(msg_id, "initialize", {
-            "processId": None, "rootUri": None, "capabilities": {},
+            "processId": None, "rootUri": None, "capabilities": capabilities or {},
             "initializationOptions": options})
         if answer is not None and "result" in answer:
             self.notify("initialized", {})

@@ -153,3 +153,26 @@ def test_a_normal_session_after_malformed_requests(server: tuple[Wire, Path],
                           {"command": "pair.document", "arguments": [{"uri": URI}]})
     assert answer is not None and answer["result"]["status"] == "approved", answer
     assert "Traceback" not in stderr.read_text()
+
+
+def test_an_answer_the_server_gave_up_on_is_ignored(server: tuple[Wire, Path]) -> None:
+    wire, stderr = server
+    # after `initialized` the server asks for its settings; the answer is held back
+    wire.send({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+        "processId": None, "rootUri": None,
+        "capabilities": {"workspace": {"configuration": True}}}})
+    asked = None
+    while asked is None:
+        message = wire.receive()
+        if message is not None and message.get("id") == "init":
+            wire.notify("initialized", {})
+            continue
+        assert message is not None, "the server never asked for its settings"
+        if message.get("method") == "workspace/configuration":
+            asked = message
+    wire.send({"jsonrpc": "2.0", "id": "down", "method": "shutdown"})  # gives up on it
+    wire.send({"jsonrpc": "2.0", "id": asked["id"], "result": [None]})  # the answer, late
+    assert wire.answer("down") is not None
+    assert error_of(wire.request("after", "shutdown"))["code"] == INVALID_REQUEST
+    log = stderr.read_text()
+    assert "Traceback" not in log and "InvalidStateError" not in log

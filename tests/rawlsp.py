@@ -28,6 +28,7 @@ class Wire:
         self._read = read
         self._buf = b""
         self.notifications: list[dict[str, Any]] = []
+        self.unmatched: list[dict[str, Any]] = []  # answers to ids nobody waited for
 
     @classmethod
     def over_process(cls, proc: subprocess.Popen[bytes]) -> Wire:
@@ -103,6 +104,8 @@ class Wire:
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             elif "method" in message:
                 self.notifications.append(message)
+            else:
+                self.unmatched.append(message)
         return None
 
     def request(self, msg_id: Any, method: str, params: Any = None, **extra: Any) -> Any:

@@ -119,13 +119,15 @@ def test_messages_that_are_not_requests(server: tuple[Wire, Path]) -> None:
     assert error_of(wire.answer("old"))["code"] == INVALID_REQUEST
     wire.send([{"jsonrpc": "2.0", "id": "batch", "method": "shutdown"}])
     assert error_of(wire.answer(None))["code"] == INVALID_REQUEST
-    # malformed notifications are dropped (nothing to answer), and the server goes on
+    # malformed notifications and responses are dropped (nothing to answer); the server goes on
+    wire.send({"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": "?"}})
     wire.notify("textDocument/didOpen", {"textDocument": "m.py"})
     wire.notify("$/cancelRequest", {"id": "never-sent"})
     wire.notify("textDocument/didChange", {
         "textDocument": {"uri": "file:///never/opened.py", "version": 2},
         "contentChanges": [{"range": rng(0, 0, 0, 0), "text": "x"}]})
     assert "result" in wire.request(1, "workspace/executeCommand", {"command": "pair.status"})
+    assert wire.unmatched == []
     log = stderr.read_text()
     assert "Traceback" not in log and "Cancel notification" not in log
     assert not [n for n in wire.notifications if n["method"] == "window/showMessage"]

@@ -99,7 +99,10 @@ class PairProtocol(LanguageServerProtocol):
         has_id = "id" in data
         msg_id: Any = data.get("id")
         if has_id and (isinstance(msg_id, bool) or not isinstance(msg_id, int | str)):
-            self.reply_error(None, JsonRpcInvalidRequest("'id' must be a string or a number"))
+            if "result" in data or "error" in data:  # a response is never answered
+                log.warning("a response with the id %r was ignored", str(msg_id)[:40])
+            else:
+                self.reply_error(None, JsonRpcInvalidRequest("'id' must be a string or a number"))
             return
         method = data.get("method")
         problem = self._refusal(data, method, has_id)

@@ -53,7 +53,7 @@ def _str(command: str, obj: dict[str, Any], key: str, required: bool = False) ->
 def _position(command: str, raw: Any, what: str) -> types.Position:
     if not isinstance(raw, dict) or not all(
             isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool)
-            and raw[k] >= 0 for k in ("line", "character")):
+            and 0 <= raw[k] < 2**31 for k in ("line", "character")):
         raise invalid(f"{command}: range.{what} must be {{line, character}} with whole "
                       f"numbers >= 0, got {raw!r}")
     return types.Position(raw["line"], raw["character"])
@@ -73,7 +73,7 @@ def _range(ls: PairServer, command: str, uri: str, raw: Any) -> tuple[int, int]:
     end = _position(command, raw.get("end"), "end")
     if (end.line, end.character) < (start.line, start.character):
         raise invalid(f"{command}: range end is before its start")
-    index = ls.line_index(uri)
+    index = ls.command_index(uri)  # the text the client meant (see PairServer.command_document)
     try:
         a = index.offset(start, strict=True)
         b = index.offset(end, strict=True)

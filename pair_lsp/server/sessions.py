@@ -203,11 +203,12 @@ class SessionManager:
                   ) -> dict[str, Any]:
         """Run a session to its end and return the command result.
 
-        ``text``/``version``: the document as the request saw it (default: as it is now).
-        ``previous``: the record this run continues (same session id, rounds counted on)."""
-        doc = self.server.workspace.get_text_document(uri)
+        ``text``/``version``: the document as the request saw it (default: as of the
+        command's request). ``previous``: the record this run continues (same session id,
+        rounds counted on)."""
+        doc = self.server.command_document(uri)  # as of the command's request
         if text is None:
-            text, version = doc.source, doc.version
+            text, version = doc.text, doc.version
         stop = len(text) if end is None else end
         request = PairRequest(document=text, start=start, end=end, path=_path_of(uri),
                               language_id=doc.language_id or "plaintext",

@@ -337,7 +337,7 @@ class ProgressPrinter:
 async def _doctor(args: argparse.Namespace) -> int:
     from pair_lsp.config import settings_to_dict
     from pair_lsp.loop.session import PairRequest  # noqa: F401 - import check
-    from pair_lsp.providers.base import Message, ModelRequest, ProviderError, TextDelta
+    from pair_lsp.providers.base import Message, ModelRequest, ProviderError
     from pair_lsp.providers.registry import local_available, make_provider
     from pair_lsp.secrets import key_status
 
@@ -346,6 +346,7 @@ async def _doctor(args: argparse.Namespace) -> int:
                               "local_model_installed": local_available(),
                               "settings": settings_to_dict(settings), "roles": {}}
     ok = True
+    pinged: dict[str, dict[str, Any]] = {}  # by the model actually used
     for role_name in ("worker", "reviewer"):
         role = getattr(settings, role_name)
         entry: dict[str, Any] = {"provider": role.provider, "model": role.model,
@@ -359,17 +360,19 @@ async def _doctor(args: argparse.Namespace) -> int:
             provider = make_provider(role, local_fallback=settings.localFallback)
             entry["uses"] = provider.info.label
             entry["notes"] = provider.info.notes
-            if not args.offline:
+            if not args.offline and provider.info.label in pinged:  # the same model: once
+                entry.update(pinged[provider.info.label])
+            elif not args.offline:
                 started = time.monotonic()
-                text = ""
                 request = ModelRequest(role="worker", system="Reply with the word OK.",
                                        messages=(Message("user", "ping"),),
                                        max_output_tokens=16)
-                async for item in provider.stream(request):
-                    if isinstance(item, TextDelta):
-                        text += item.text
+                async for _item in provider.stream(request):
+                    pass
                 entry["answers"] = True
                 entry["latency_ms"] = round((time.monotonic() - started) * 1000)
+                pinged[provider.info.label] = {"answers": True,
+                                               "latency_ms": entry["latency_ms"]}
                 await provider.aclose()
         except ProviderError as exc:
             entry["answers"] = False
@@ -382,12 +385,19 @@ async def _doctor(args: argparse.Namespace) -> int:
         print(f"pair-lsp {report['version']} (Python {report['python']})")
         print(f"local model installed: {'yes' if report['local_model_installed'] else 'no'}")
         for name, entry in report["roles"].items():
-            status = ("answers" + (f" in {entry['latency_ms']} ms" if "latency_ms" in entry
-                                   else "")) if entry.get("answers") else \
-                ("not checked (--offline)" if "error" not in entry else f"FAILS: {entry['error']}")
-            print(f"{name}: {entry['provider']}:{entry['model']}"
+            configured = f"{entry['provider']}:{entry['model']}"
+            used = entry.get("uses", configured)
+            # say which model answered: a fallback is not the configured provider answering
+            who = "" if used == configured else f" · not used: {used} stands in"
+            ms = f" in {entry['latency_ms']} ms" if "latency_ms" in entry else ""
+            if entry.get("answers"):
+                status = f"{used} answers{ms}" if who else f"answers{ms}"
+            else:
+                status = "not checked (--offline)" if "error" not in entry else \
+                    f"FAILS: {entry['error']}"
+            print(f"{name}: {configured}"
                   + (f" at {entry['baseUrl']}" if entry["baseUrl"] else "")
-                  + f" · key: {entry['key']} · {status}")
+                  + f" · key: {entry['key']}{who} · {status}")
             for note in entry.get("notes", []):
                 print(f"  note: {note}")
         print(f"maxRounds: {settings.maxRounds} · maxTokens: {settings.maxTokens} · cache: "

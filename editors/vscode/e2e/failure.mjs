@@ -24,7 +24,7 @@ await scenario(async (track) => {
   await page.keyboard.press('Enter');
   log('pair started');
 
-  await editor.waitForToast('could not be reached', 120000).catch(() => editor.waitForToast('Pair', 1000));
+  await editor.waitForToast(/Pair: the (worker|reviewer)|Pair .*failed/, 120000);
   await sleep(3000); // a second toast would show now
   report.toastsAtEnd = await editor.toasts();
   await editor.shot('1-failure');

@@ -46,6 +46,15 @@ await scenario(async (track) => {
   await editor.shot('1-manage-trust');
   report.trustedAt = Date.now();
   await trustButton.click();
+  // the extension asks before a restart drops the untrusted session's proposal
+  try {
+    const { message } = await editor.dialog(8000);
+    report.restartQuestion = message;
+    await editor.shot('2-restart-asks');
+    await editor.clickDialogButton('Restart now');
+  } catch {
+    report.restartQuestion = null;
+  }
   await sleep(1000);
   // close the trust editor, back to the file
   await page.keyboard.press('Control+W');

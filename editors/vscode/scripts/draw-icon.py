@@ -9,7 +9,8 @@ from pathlib import Path
 SIZE, SS = 128, 4  # 4x4 supersampling for smooth edges
 
 
-def inside_rounded(x: float, y: float, x0: float, y0: float, x1: float, y1: float, r: float) -> bool:
+def inside_rounded(x: float, y: float, x0: float, y0: float, x1: float, y1: float,
+                   r: float) -> bool:
     cx = min(max(x, x0 + r), x1 - r)
     cy = min(max(y, y0 + r), y1 - r)
     return (x - cx) ** 2 + (y - cy) ** 2 <= r * r and x0 <= x <= x1 and y0 <= y <= y1
@@ -49,13 +50,14 @@ def main() -> None:
                     acc = [a + c[i] * (c[3] / 255 if i < 3 else 1) for i, a in enumerate(acc)]
             n = SS * SS
             alpha = acc[3] / n
-            rgb = [int(round(acc[i] / n / (alpha / 255))) if alpha else 0 for i in range(3)]
-            row += bytes([*rgb, int(round(alpha))])
+            rgb = [round(acc[i] / n / (alpha / 255)) if alpha else 0 for i in range(3)]
+            row += bytes([*rgb, round(alpha)])
         rows.append(bytes(row))
     raw = zlib.compress(b"".join(rows), 9)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", SIZE, SIZE, 8, 6, 0, 0, 0))
            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))

@@ -3,13 +3,13 @@
 // SecretStorage, and a restart when the user trusts the workspace (project settings that run
 // programs or send code elsewhere are honoured only then).
 import * as vscode from 'vscode';
-import { ExecuteCommandParams, LanguageClient } from 'vscode-languageclient/node';
+import { ExecuteCommandParams, LanguageClient, ShowMessageRequest } from 'vscode-languageclient/node';
 import { PairCommands } from './common/commands';
 import { bundledLibs, findServer, NoServerError } from './common/interpreter';
 import { LocalModelNotice } from './common/localModelNotice';
 import { ProposalProvider, SCHEME } from './common/preview';
 import { RestartGuard } from './common/restartGuard';
-import { PairResultNotification, ResultNotifier } from './common/results';
+import { answerServerQuestion, PairResultNotification, ResultNotifier } from './common/results';
 import { promptForKey } from './common/secrets';
 import { createClient } from './common/server';
 import { serverSettings } from './common/settings';
@@ -76,6 +76,8 @@ async function start(parts: Parts): Promise<void> {
     localNotice.check(result);
     results.show(result);
   });
+  // replaces the language client's default handler (registered before ours at start)
+  created.onRequest(ShowMessageRequest.type, answerServerQuestion);
   client = created;
   try {
     await created.start();

@@ -4,6 +4,7 @@
 // buttons; errors through showErrorMessage. A button of an older notification (in the
 // notification center) still works, or says why not.
 import * as vscode from 'vscode';
+import { MessageActionItem, MessageType, ShowMessageRequestParams } from 'vscode-languageclient/node';
 
 export interface PairResultNotification {
   sessionId: string;
@@ -101,4 +102,24 @@ export class ResultNotifier {
       void vscode.window.showWarningMessage(`Pair: the edit was not applied: ${outcome.reason ?? 'no reason given'}.`);
     }
   }
+}
+
+/**
+ * The server's own questions (window/showMessageRequest). Its confirmation of an unapproved
+ * apply (from the code action "Pair: Apply unapproved edit…") is a modal, as the notification's
+ * button asks; anything else is a notification of its level.
+ */
+export async function answerServerQuestion(params: ShowMessageRequestParams): Promise<MessageActionItem | null> {
+  const actions = params.actions ?? [];
+  if (actions.some((a) => /unapproved/i.test(a.title))) {
+    const confirm = actions.filter((a) => a.title !== 'Cancel');
+    return (await vscode.window.showWarningMessage(params.message, { modal: true }, ...confirm)) ?? null;
+  }
+  const show =
+    params.type === MessageType.Error
+      ? vscode.window.showErrorMessage
+      : params.type === MessageType.Warning
+        ? vscode.window.showWarningMessage
+        : vscode.window.showInformationMessage;
+  return (await show(params.message, ...actions)) ?? null;
 }

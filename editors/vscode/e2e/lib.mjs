@@ -109,12 +109,19 @@ export class Editor {
 
   async openFile(name) {
     const page = this.page;
-    await page.keyboard.press('Control+P');
-    const quick = page.locator('.quick-input-widget input');
-    await quick.waitFor({ state: 'visible', timeout: 20000 });
-    await quick.fill(name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 20000 });
-    await page.keyboard.press('Enter');
+    // the Explorer's row (Quick Open's file search can take long on a busy machine)
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    try {
+      await row.waitFor({ timeout: 30000 });
+      await row.dblclick();
+    } catch {
+      await page.keyboard.press('Control+P');
+      const quick = page.locator('.quick-input-widget input');
+      await quick.waitFor({ state: 'visible', timeout: 20000 });
+      await quick.fill(name);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 60000 });
+      await page.keyboard.press('Enter');
+    }
     await this.editorText().waitFor({ timeout: 20000 });
     await this.editorText().click();
   }
@@ -169,7 +176,6 @@ export class Editor {
       message: n.querySelector('.notification-list-item-message')?.textContent ?? '',
       buttons: [...n.querySelectorAll('.notification-list-item-buttons-container .monaco-button')]
         .map((b) => b.textContent ?? ''),
-      progress: !!n.querySelector('.monaco-progress-container.active, .progress-bit'),
     })));
   }
 

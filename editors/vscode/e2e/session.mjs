@@ -48,8 +48,8 @@ await scenario(async (track) => {
   report.maxStatusItems = 0;
   report.progressToastSeen = false;
   report.findingSeenWhileRunning = false;
-  const result = page.locator('.notification-toast', { hasText: 'approved' }).first();
-  for (let i = 0; i < 600 && !(await result.isVisible().catch(() => false)); i++) {
+  const ended = page.locator('.notification-toast', { hasText: /approved|failed|could not|cancelled/ }).first();
+  for (let i = 0; i < 400 && !(await ended.isVisible().catch(() => false)); i++) {
     const items = await editor.pairStatusItems();
     report.maxStatusItems = Math.max(report.maxStatusItems, items.length);
     if (items.length && report.statusItemsSeen.length < 20) report.statusItemsSeen.push(items);
@@ -67,8 +67,9 @@ await scenario(async (track) => {
     }
     await sleep(250);
   }
-  await result.waitFor({ timeout: 5000 });
-  log('approved');
+  await ended.waitFor({ timeout: 5000 });
+  report.endToast = await ended.innerText();
+  log('ended:', report.endToast);
   await sleep(2500); // anything that would come twice comes now
   report.toastsAtEnd = await editor.toasts();
   await editor.shot('4-approved');

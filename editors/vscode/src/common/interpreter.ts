@@ -185,7 +185,7 @@ export async function findServer(settings: Settings, bundled: string | undefined
     tried.push(python);
   }
   throw new NoServerError(
-    'Pair: pair-lsp was not found. Install it with `pipx install pair-lsp` (or `pip install pair-lsp` ' +
+    'Pair: pair-lsp was not found. Install it with "pipx install pair-lsp" (or "pip install pair-lsp" ' +
     'into a Python 3.11+ environment), or set pair.server.python to that Python.',
     unique(tried), 'pair.server.python');
 }

@@ -95,7 +95,8 @@ def run_scenario(name: str, tmp_path: Path, user_settings: dict[str, Any], *,
                XDG_STATE_HOME=str(tmp_path / "state"), PAIR_E2E_CACHE=str(CACHE),
                PAIR_E2E_WORKDIR=str(tmp_path), PAIR_E2E_VSIX=str(VSIX),
                PAIR_E2E_EXPECTED=str(tmp_path / "expected.py"), PAIR_E2E_CHROMIUM=CHROMIUM or "",
-               PYTHONPATH=str(ROOT),  # this checkout's pair_lsp, also in the server process
+               # this checkout's pair_lsp in the server process (or another build's, to compare)
+               PYTHONPATH=os.environ.get("PAIR_E2E_PYTHONPATH", str(ROOT)),
                PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")  # code-server: Node 24
     env.update(env_extra or {})
     proc = subprocess.run([str(NODE), str(EXT / "e2e" / "run.mjs"), name], capture_output=True,

@@ -15,11 +15,11 @@ await scenario(async (track) => {
   track(editor);
   const page = editor.page;
   await editor.openFile('example.py');
-  await sleep(4000); // the extension's server starts
+  await sleep(8000); // the extension's server starts
 
   // 1. "Pair on selection…" (Ctrl+. on a selection) asks for the instruction; Esc aborts
   await editor.selectLines(4, 7);
-  const onSelection = await editor.codeActions('Pair on selection');
+  const onSelection = await editor.codeActions('Pair on selection', { retry: () => editor.selectLines(4, 7) });
   report.actionsOnSelection = onSelection;
   await editor.pickCodeAction('Pair on selection');
   const box = page.locator('.quick-input-widget input');

@@ -23,7 +23,7 @@ import pytest
 
 from pair_lsp.testing.fake_server import FakeModelServer
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
-from tests.scripts import block
+from tests.scripts import block, finding, review
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,12 @@ CHROMIUM = shutil.which("chromium")
 CURATED = {
     "session": {"5-code-actions": "vscode-pair.png", "2-progress": "vscode-progress.png",
                 "1-pair-on-selection-asks": "vscode-pair-on-selection.png"},
-    "failure": {"1-failure": "vscode-failure.png", "4-unapproved-asks": "vscode-unapproved.png"},
+    "failure": {"1-failure": "vscode-failure.png"},
+    "exhausted": {"1-not-approved": "vscode-not-approved.png",
+                  "3-unapproved-asks": "vscode-unapproved.png"},
 }
 
+ROUND_1 = "Start from the first value.\n" + block("    best = 0", "    best = values[0]")
 missing = [name for name, ok in (("the .vsix (npm run package)", VSIX.exists()),
                                  ("Node 24", NODE.exists()), ("code-server", CODE_SERVER.exists()),
                                  ("chromium", CHROMIUM is not None)) if not ok]
@@ -157,8 +160,7 @@ def test_a_whole_session_shows_each_thing_once(slow_fake: FakeModelServer,
 @pytest.mark.timeout(600)
 def test_a_failure_says_what_and_offers_a_way_forward(slow_fake: FakeModelServer,
                                                        tmp_path: Path) -> None:
-    slow_fake.script("vsc-worker", ["Start from the first value.\n" +
-                                    block("    best = 0", "    best = values[0]")])
+    slow_fake.script("vsc-worker", [ROUND_1])
     settings = {**roles(slow_fake, reviewer_url="http://127.0.0.1:9"),
                 "pair.reviewer.maxRetries": 0}
     report = run_scenario("failure", tmp_path, settings)
@@ -166,11 +168,34 @@ def test_a_failure_says_what_and_offers_a_way_forward(slow_fake: FakeModelServer
     assert len(failures) == 1, report["toastsAtEnd"]  # once, not two or three times
     failure = failures[0]
     assert "127.0.0.1:9" in failure["message"]
-    assert {"Retry", "Open Settings", "Apply unapproved…"} <= set(failure["buttons"])
-    assert report["restartQuestion"] and "proposal" in report["restartQuestion"]
-    assert "NOT approved" in report["unapprovedQuestion"]
+    # a way forward, and the worker's finished edit is not lost
+    assert {"Retry", "Open Settings", "Apply unapproved…"} <= set(failure["buttons"]), failure
+    assert len(report["notifications"]) == 1, report["notifications"]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_not_approved_asks_before_applying_or_restarting(slow_fake: FakeModelServer,
+                                                          tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [ROUND_1])
+    slow_fake.script("vsc-reviewer", [review("revise", finding(
+        "F1", "for v in values:", "an empty list raises IndexError", line=4))])
+    report = run_scenario("exhausted", tmp_path, {**roles(slow_fake), "pair.maxRounds": 1})
+    ends = [t for t in report["toastsAtEnd"] if "Pair" in t["message"]]
+    assert len(ends) == 1, report["toastsAtEnd"]
+    assert "not approved after 1 round" in ends[0]["message"]
+    assert "1 finding open" in ends[0]["message"]
+    assert "Apply unapproved…" in ends[0]["buttons"] and "Apply" not in ends[0]["buttons"]
+    # Restart Server asked, naming what it would drop; Cancel kept the finding
+    assert report["restartQuestion"], report
+    assert "1 open finding" in report["restartQuestion"]
+    assert "1 proposal" in report["restartQuestion"]
+    assert [row for row in report["problemsAfterCancel"] if "empty list" in row]
+    # the older notification's button still works, after a modal that says so
+    assert "did NOT approve" in report["unapprovedQuestion"]
     assert report["appliedText"] == SOURCE.replace("    best = 0\n", "    best = values[0]\n")
-    assert len(messages(report["notifications"], "Pair")) == 1, report["notifications"]
+    assert not [row for row in report["problemsAfterApply"] if "empty list" in row]
+    assert len(report["notifications"]) == 1, report["notifications"]
 
 
 @needs_vscode
@@ -180,8 +205,7 @@ def test_a_hostile_project_file_is_obeyed_only_once_trusted(slow_fake: FakeModel
     script_pair(slow_fake, "vsc-worker", "vsc-reviewer")
     hostile = FakeModelServer(port=0).start()
     try:
-        hostile.script("vsc-worker", ["Start from the first value.\n" +
-                                      block("    best = 0", "    best = values[0]")])
+        hostile.script("vsc-worker", [ROUND_1])
         marker = tmp_path / "MARKER"
         project = (f'[worker]\nbaseUrl = "{hostile.openai_url}"\n\n[reviewer]\n'
                    f'apiKeyCommand = "sh -c \'touch {marker} && echo sk-from-project\'"\n')

@@ -206,7 +206,9 @@ export class Editor {
   }
 
   async clickNotificationButton(text, button) {
-    const item = this.page.locator('.notification-list-item', { hasText: text }).first();
+    const page = this.page;
+    const buttonOf = page.locator('.monaco-button', { hasText: button });
+    const item = page.locator('.notification-list-item', { hasText: text, has: buttonOf }).first();
     await item.locator('.monaco-button', { hasText: button }).first().click();
   }
 

@@ -213,16 +213,16 @@ def test_a_hostile_project_file_is_obeyed_only_once_trusted(slow_fake: FakeModel
                     "ANTHROPIC_API_KEY": "sk-user-anthropic-444555666777",
                     "OPENAI_BASE_URL": slow_fake.openai_url,
                     "ANTHROPIC_BASE_URL": slow_fake.anthropic_url}
-        report = run_scenario("trust", tmp_path, roles(None), env_extra=user_env,
-                              files={".pair-lsp.toml": project})
+        report = run_scenario("trust", tmp_path, roles(None), files={".pair-lsp.toml": project},
+                              env_extra={**user_env, "PAIR_E2E_MARKER": str(marker),
+                                         "PAIR_E2E_HOSTILE": hostile.url})
         trusted_requests = list(hostile.requests)
     finally:
         hostile.stop()
     assert "approved" in report["untrustedResult"]
-    trusted_at = report["trustedAt"] / 1000
     # untrusted: nothing ran, nothing went to the project's server
-    assert all(r.started >= trusted_at for r in trusted_requests), "sent before trust"
-    assert not marker.exists() or marker.stat().st_mtime >= trusted_at, "ran before trust"
+    assert report["hostileRequestsBeforeTrust"] == 0, "sent to the project's server untrusted"
+    assert not report["markerBeforeTrust"], "the project's key command ran untrusted"
     ignored = messages(report["untrustedNotifications"], "apiKeyCommand")
     assert len(ignored) <= 1, report["untrustedNotifications"]
     # trusted (the server restarted): the project's settings apply

@@ -3,7 +3,8 @@
 // server). Untrusted: a session runs against the user's own endpoints, the project's keys are
 // ignored. Then the user trusts the folder: the server restarts and the same settings apply.
 // The Python test checks the marker and what the recording server received.
-import { log, open, report, scenario, sleep } from './lib.mjs';
+import fs from 'node:fs';
+import { env, log, open, report, scenario, sleep } from './lib.mjs';
 
 async function pair(editor, label) {
   const page = editor.page;
@@ -38,13 +39,16 @@ await scenario(async (track) => {
   await editor.openFile('example.py');
   await sleep(5000);
   await pair(editor, 'untrusted');
+  // what the project's settings did so far: the marker file, requests to the recording server
+  report.markerBeforeTrust = fs.existsSync(env.PAIR_E2E_MARKER);
+  const stats = await (await fetch(`${env.PAIR_E2E_HOSTILE}/_fake/stats`)).json();
+  report.hostileRequestsBeforeTrust = stats.requests;
 
   // trust the folder: Workspaces: Manage Workspace Trust -> "Trust"
   await editor.palette('Workspaces: Manage Workspace Trust');
   const trustButton = page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust( Folder)?$/ }).first();
   await trustButton.waitFor({ timeout: 20000 });
   await editor.shot('1-manage-trust');
-  report.trustedAt = Date.now();
   await trustButton.click();
   // the extension asks before a restart drops the untrusted session's proposal
   try {

@@ -406,7 +406,8 @@ class SessionManager:
             "maxRounds": record.round_base + s.max_rounds, "role": s.role,
             "model": provider.info.model if provider else "", "tokens": s.tokens,
             "message": outcome.describe(record).message if f else
-            "Pair · " + outcome.progress_text(record)})
+            "Pair · " + outcome.progress_text(record),
+            "notes": list(record.notes)})  # e.g. "no key for ...; using the local model"
 
     async def _announce(self, record: Record) -> None:
         """Say once how the session ended, with what the user can do next."""

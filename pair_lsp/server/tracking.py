@@ -3,38 +3,15 @@
 A change between two texts is reduced to the one region that differs (the common prefix and
 suffix stay); an offset before the region stays, one after it moves by the length difference,
 and one inside it moves to the region's start (a start) or its new end (an end). Findings placed
-by line, findings about the proposal (on the target) and session targets all move this way.
+by line and findings about the proposal (on the target) move this way; session targets follow
+their :class:`~pair_lsp.loop.anchors.Anchor` (which also knows which text is still original).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def _common_prefix(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    if a[:hi] == b[:hi]:
-        return hi
-    while lo < hi:  # invariant: a[:lo] == b[:lo], a[:hi+1] != b[:hi+1] region narrows
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: str, b: str, limit: int) -> int:
-    lo, hi = 0, limit
-    if hi and a[len(a) - hi:] == b[len(b) - hi:]:
-        return hi
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid:len(a) - lo] == b[len(b) - mid:len(b) - lo]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+from pair_lsp.loop.anchors import common_prefix, common_suffix
 
 
 @dataclass(frozen=True)
@@ -49,8 +26,8 @@ class Change:
     def between(cls, old: str, new: str) -> Change | None:
         if old is new or old == new:
             return None
-        prefix = _common_prefix(old, new)
-        suffix = _common_suffix(old, new, min(len(old), len(new)) - prefix)
+        prefix = common_prefix(old, new)
+        suffix = common_suffix(old, new, min(len(old), len(new)) - prefix)
         return cls(prefix, len(old) - suffix, len(new) - suffix)
 
     @property

@@ -242,7 +242,9 @@ def test_first_run_without_a_server_says_so_once(tmp_path: Path) -> None:
     notes = report["notifications"]
     assert not messages(notes, "Pending response"), notes
     if bundled:  # the system python3 runs the bundled server: nothing to say
-        assert not messages(notes, "not found"), notes
+        assert notes == [], notes
+        logs = list((tmp_path / "user" / "logs").rglob("pair-lsp.pair-lsp/pair-lsp.log"))
+        assert logs and "-m pair_lsp serve (bundled" in logs[0].read_text()
     else:
         assert len(notes) == 1, notes
         assert "pair.server.python" in notes[0]["message"]

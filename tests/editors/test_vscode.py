@@ -115,7 +115,9 @@ def run_scenario(name: str, tmp_path: Path, user_settings: dict[str, Any], *,
 def keep_screenshots(name: str, shots: Path) -> None:
     if not shots.exists():
         return
-    shutil.copytree(shots, EXT / "e2e" / "artifacts" / name, dirs_exist_ok=True)
+    artifacts = EXT / "e2e" / "artifacts" / name
+    shutil.rmtree(artifacts, ignore_errors=True)  # this run's screenshots only
+    shutil.copytree(shots, artifacts)
     if os.environ.get("PAIR_E2E_UPDATE_IMAGES") == "1":
         for shot, image in CURATED.get(name, {}).items():
             if (shots / f"{shot}.png").exists():

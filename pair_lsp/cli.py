@@ -57,9 +57,15 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
-    serve.add_argument("--tcp", action="store_true", help="listen on TCP instead of stdio")
+    serve.add_argument("--tcp", action="store_true",
+                       help="listen on TCP instead of stdio (needs --token-file)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=2087)
+    serve.add_argument("--token-file", type=Path, metavar="PATH",
+                       help="the token a TCP client sends in initializationOptions.token "
+                       "(created, mode 0600, if missing)")
+    serve.add_argument("--socket", type=Path, metavar="PATH",
+                       help="listen on a Unix-domain socket (mode 0600) instead of stdio")
     serve.add_argument("--log-level", default="WARNING")
 
     doctor = sub.add_parser("doctor", help="show the resolved configuration and test providers")
@@ -91,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             with no_gc_while_loading(collect=False):
                 from pair_lsp.server.app import serve
 
-            return serve(tcp=args.tcp, host=args.host, port=args.port, log_level=args.log_level)
+            return serve(tcp=args.tcp, host=args.host, port=args.port, socket_path=args.socket,
+                         token_file=args.token_file, log_level=args.log_level)
         if args.command == "doctor":
             return asyncio.run(_doctor(args))
     except UserError as exc:

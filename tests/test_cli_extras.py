@@ -40,18 +40,21 @@ def test_doctor_names_a_failing_provider() -> None:
     assert out.returncode == 1 and "FAILS" in out.stdout and "Traceback" not in out.stderr
 
 
-def test_serve_tcp_binds_loopback() -> None:
+def test_serve_tcp_binds_loopback(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    token_file = tmp_path / "token"
     proc = subprocess.Popen([sys.executable, "-m", "pair_lsp", "serve", "--tcp", "--port",
-                             str(port)], stderr=subprocess.PIPE)
+                             str(port), "--token-file", str(token_file)], stderr=subprocess.PIPE)
     try:
         for _ in range(100):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
                     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                       "params": {"capabilities": {}}}).encode()
+                                       "params": {"capabilities": {}, "initializationOptions":
+                                                  {"token": token_file.read_text().strip()}}}
+                                      ).encode()
                     conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
                     data = conn.recv(65536)
                     assert b'"result"' in data and b"pair.selection" in data

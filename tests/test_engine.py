@@ -103,6 +103,7 @@ async def test_max_rounds_exhausted(fake: FakeModelServer, pair: tuple[str, str]
     done, _, _ = await run(fake, pair, tmp_path, maxRounds=3)
     assert (done.status, done.reason, done.rounds) == ("exhausted", "max_rounds", 3)
     assert done.new_document is not None and "# really" in done.new_document
+    assert [f.message for f in done.findings] == ["issue three"]  # the last review's
 
 
 async def test_same_findings_stop(fake: FakeModelServer, pair: tuple[str, str],
@@ -278,3 +279,26 @@ async def test_transcript_has_every_event_and_no_key(fake: FakeModelServer,
     # the key reached the server (so it was used) but never the transcript
     assert any(r.headers.get("x-api-key") or r.headers.get("authorization")
                for r in fake.requests)
+
+
+async def test_cancel_before_the_first_step_still_finishes(fake: FakeModelServer,
+                                                           pair: tuple[str, str],
+                                                           tmp_path: Path) -> None:
+    fake.script("w", [WORKER_R1])
+    fake.script("r", [APPROVE])
+    settings, _ = parse_settings(pair_settings(fake, pair[0], pair[1], tmp_path))
+    factory = SessionFactory(settings)
+    # cancelled before it runs at all
+    early = factory.create(PairRequest(document=BUGGY, path="m.py"))
+    early.cancel()
+    done = await asyncio.wait_for(early.result(), 10)
+    assert (done.status, done.reason) == ("cancelled", "cancelled")
+    # cancelled once its drive task exists, before that task's first step
+    session = factory.create(PairRequest(document=BUGGY, path="m.py"))
+    task = asyncio.create_task(session.result())
+    await asyncio.sleep(0)  # result() starts and creates the drive task; the task has not run
+    session.cancel()
+    done = await asyncio.wait_for(task, 10)
+    assert (done.status, done.reason) == ("cancelled", "cancelled")
+    assert fake.requests == []
+    await factory.aclose()

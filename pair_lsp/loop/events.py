@@ -10,8 +10,9 @@ from pair_lsp.loop.protocol import Finding
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.providers.base import Usage
 
-Status = Literal["approved", "exhausted", "cancelled", "failed"]
-END_STATES: tuple[str, ...] = ("approved", "exhausted", "cancelled", "failed")
+# no_change: the worker proposed nothing in round 1 (there was nothing to review)
+Status = Literal["approved", "exhausted", "cancelled", "failed", "no_change"]
+END_STATES: tuple[str, ...] = ("approved", "exhausted", "cancelled", "failed", "no_change")
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Reviewed(Event):
 class Finished(Event):
     status: Status
     reason: str  # approved | max_rounds | same_findings | oscillation | no_change | budget |
-    # cancelled | error text
+    # cancelled | "the worker proposed no change" | error text
     rounds: int
     summary: str
     findings: tuple[Finding, ...]  # the last review's findings

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pair_lsp.providers.base import clean_text
 
 PROTOCOL_VERSION = "1"
 
@@ -169,41 +172,112 @@ REVIEW_SCHEMA: dict[str, Any] = {
 }
 
 
+# Reviewer JSON nests three levels (verdict object, findings array, finding object); a reply
+# nesting deeper than this is refused before any decoder sees it (they recurse).
+MAX_DEPTH = 64
+
+_STRING_RUN = re.compile(r'[^"\\]*')
+_PLAIN_RUN = re.compile(r'[^"{}\[\]:,]*')
+
+
+class JsonLexer:
+    """The structure of JSON text fed in chunks, without decoding any value.
+
+    :meth:`scan` yields ``(token, index in the chunk)``: one of ``{ } [ ] : ,``, ``"`` where a
+    string opens, ``s`` where it closes, ``v`` where another value (number, literal) starts.
+    Strings are skipped a run at a time, so the work is linear in the text whatever the
+    chunking. ``head``: the first characters of the last string (raw), enough to tell keys.
+    """
+
+    HEAD = 16
+
+    def __init__(self) -> None:
+        self.in_string = False
+        self.escaped = False
+        self.head = ""
+
+    def scan(self, chunk: str) -> Iterator[tuple[str, int]]:
+        i, n = 0, len(chunk)
+        while i < n:
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                    self._keep(chunk[i])
+                    i += 1
+                    continue
+                j = _STRING_RUN.match(chunk, i).end()  # type: ignore[union-attr]
+                if j > i:
+                    self._keep(chunk[i:j])
+                if j >= n:
+                    return
+                if chunk[j] == "\\":
+                    self.escaped = True
+                    self._keep("\\")
+                else:
+                    self.in_string = False
+                    yield "s", j
+                i = j + 1
+                continue
+            ch = chunk[i]
+            if ch == '"':
+                self.in_string = True
+                self.head = ""
+                yield '"', i
+                i += 1
+            elif ch in "{}[]:,":
+                yield ch, i
+                i += 1
+            else:
+                j = _PLAIN_RUN.match(chunk, i).end()  # type: ignore[union-attr]
+                if not chunk[i:j].isspace():
+                    yield "v", i
+                i = j
+
+    def _keep(self, text: str) -> None:
+        if len(self.head) < self.HEAD:
+            self.head += text[:self.HEAD - len(self.head)]
+
+
 def _extract_json_object(text: str) -> str:
     """The outermost JSON object in ``text`` (tolerates ```json fences and chatter)."""
     start = text.find("{")
     if start < 0:
         raise ReviewParseError("the reply contains no JSON object")
-    end = _balanced_end(text, start)
-    if end is None:
-        raise ReviewParseError("the JSON object in the reply is not closed (truncated?)")
-    return text[start:end]
-
-
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index just past the object/array opened at ``start``; None if it never closes."""
     depth = 0
-    in_string = False
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
+    for token, i in JsonLexer().scan(text[start:]):
+        if token in "{[":
             depth += 1
-        elif ch in "}]":
+            if depth > MAX_DEPTH:
+                raise ReviewParseError(f"the JSON nests deeper than {MAX_DEPTH} levels")
+        elif token in "}]":
             depth -= 1
             if depth == 0:
-                return i + 1
-    return None
+                return text[start:start + i + 1]
+    raise ReviewParseError("the JSON object in the reply is not closed (truncated?)")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _decode(text: str) -> Any:
+    """json.loads, lenient about control characters inside strings (models write raw tabs and
+    newlines); ValueError for anything it cannot read (numbers too long included). A lone
+    surrogate escape (JSON allows ``"\\ud83d"`` alone) decodes to U+FFFD."""
+    try:
+        data = json.loads(text, strict=False)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    return _clean(data) if _SURROGATE_ESCAPE.search(text) else data
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    return value
 
 
 def finding_from_json(raw: Any, position: int) -> Finding | None:
@@ -249,7 +323,10 @@ def salvage_review(text: str) -> Verdict | None:
     verdict = m.group(1)
     if verdict == "revise" and not findings:
         return None
-    text_summary = json.loads(f'"{summary.group(1)}"') if summary else ""
+    try:
+        text_summary = _decode(f'"{summary.group(1)}"') if summary else ""
+    except ValueError:
+        text_summary = ""
     return Verdict("approve" if verdict == "approve" else "revise", text_summary, findings)
 
 
@@ -260,17 +337,20 @@ def parse_review(text: str) -> Verdict:
     except ReviewParseError as exc:
         raise ReviewParseError(str(exc), salvage_review(text)) from None
     try:
-        data = json.loads(obj)
+        data = _decode(obj)
     except json.JSONDecodeError as exc:
         raise ReviewParseError(f"the reply is not valid JSON ({exc.msg} at char {exc.pos})")\
             from None
+    except ValueError as exc:
+        raise ReviewParseError(f"the reply is not valid JSON ({str(exc)[:100]})") from None
     if not isinstance(data, dict):
         raise ReviewParseError("the reply is not a JSON object")
     verdict = data.get("verdict")
     if isinstance(verdict, str):
         verdict = verdict.strip().lower()
     if verdict not in ("approve", "revise"):
-        raise ReviewParseError(f'"verdict" must be "approve" or "revise", got {verdict!r}')
+        raise ReviewParseError('"verdict" must be "approve" or "revise", got '
+                               f"{repr(verdict)[:80]}")
     raw_findings = data.get("findings", [])
     if not isinstance(raw_findings, list):
         raise ReviewParseError('"findings" must be a list')
@@ -292,10 +372,6 @@ def parse_review(text: str) -> Verdict:
                    summary.strip() if isinstance(summary, str) else "", findings)
 
 
-_MESSAGE_KEY = re.compile(r'"message"\s*:\s*(?=")')
-_DECODER = json.JSONDecoder()
-
-
 class FindingStream:
     """Pulls findings out of a reviewer's JSON as it streams in.
 
@@ -303,60 +379,99 @@ class FindingStream:
     has arrived while the rest of its object (the suggestion) is still streaming comes back
     once as partial, then again, whole, when its object closes. The schema puts the message
     after the anchor (quote, line), so a partial finding can already be placed.
-    Scanning resumes where it stopped, so total work is linear in the reply's length.
+
+    Incremental: each chunk is scanned once (:class:`JsonLexer`), and each finding object is
+    decoded at most twice (at the end of its message, and whole), so the work is linear in
+    the reply however it is chunked. ``work`` counts the characters scanned and decoded.
     """
 
     def __init__(self) -> None:
-        self._buf = ""
-        self._pos = 0  # next char to scan
-        self._in_array = False
+        self._lex = JsonLexer()
+        self._started = False  # the top-level object has opened
+        self._done = False  # ... and closed
+        self._depth = 0
+        self._prev = ""  # the previous token
+        self._key: str | None = None  # the key whose value comes next
+        self._array = 0  # depth inside the findings array (0: not open yet, -1: closed)
+        self._parts: list[str] = []  # the finding object read so far (earlier chunks)
+        self._size = 0  # its length
+        self._open = False
+        self._deep = False  # it nests past MAX_DEPTH: never decoded
+        self._in_message = False
+        self._message_end: int | None = None  # the object's length through its message
         self._emitted = 0
-        self._partial_at = -1  # start of the object already reported as partial
+        self.work = 0
 
     def feed(self, chunk: str) -> list[tuple[Finding, bool]]:
-        self._buf += chunk
         out: list[tuple[Finding, bool]] = []
-        if not self._in_array:
-            m = re.search(r'"findings"\s*:\s*\[', self._buf)
-            if not m:
+        self.work += len(chunk)
+        if self._done:
+            return out
+        if not self._started:
+            at = chunk.find("{")
+            if at < 0:
                 return out
-            self._in_array = True
-            self._pos = m.end()
-        while True:
-            start = self._buf.find("{", self._pos)
-            if start < 0:
-                return out
-            end = _balanced_end(self._buf, start)
-            if end is None:
-                if self._partial_at != start:
-                    partial = self._partial(start)
-                    if partial is not None:
-                        self._partial_at = start
-                        out.append((partial, True))
-                return out
-            self._pos = end
-            try:
-                raw = json.loads(self._buf[start:end])
-            except json.JSONDecodeError:
+            self._started = True
+            chunk = chunk[at:]
+        seg = 0  # where the open finding object's text starts in this chunk
+        for token, i in self._lex.scan(chunk):
+            key, self._key = self._key, None
+            prev, self._prev = self._prev, token
+            if token == "s":
+                if self._in_message:
+                    self._in_message = False
+                    self._message_end = self._size + i + 1 - seg
                 continue
-            finding = finding_from_json(raw, self._emitted + 1)
-            if finding is not None:
-                self._emitted += 1
-                out.append((finding, False))
+            if token == ":":
+                self._key = self._lex.head if prev == "s" else None
+            elif token == '"':
+                self._in_message = key == "message" and self._open and \
+                    self._depth == self._array + 1
+            elif token in "{[":
+                if token == "[" and key == "findings" and self._depth == 1 and not self._array:
+                    self._array = 2
+                elif token == "{" and self._array > 0 and self._depth == self._array:
+                    self._open, self._deep, self._message_end = True, False, None
+                    self._parts, self._size, seg = [], 0, i
+                self._depth += 1
+                if self._open and self._depth - self._array > MAX_DEPTH:
+                    self._deep = True
+            elif token in "}]":
+                self._depth -= 1
+                if self._open and self._depth == self._array:
+                    self._open = False
+                    finding = self._finding("".join(self._parts) + chunk[seg:i + 1])
+                    self._parts = []
+                    if finding is not None:
+                        self._emitted += 1
+                        out.append((finding, False))
+                elif self._array > 0 and self._depth < self._array:
+                    self._array = -1  # the findings array closed
+                if self._depth <= 0:
+                    self._done = True
+                    break
+        if self._open:
+            self._parts.append(chunk[seg:])
+            self._size += len(chunk) - seg
+            if self._message_end is not None:
+                cut, self._message_end = self._message_end, None
+                partial = self._finding("".join(self._parts)[:cut] + "}", partial=True)
+                if partial is not None:
+                    out.append((partial, True))
+        return out
 
-    def _partial(self, start: int) -> Finding | None:
-        """The open object at ``start`` cut after its message, if the message is complete,
-        the finding has its id and can be placed (it has a quote or a line)."""
-        m = _MESSAGE_KEY.search(self._buf, start)
-        if m is None:
+    def _finding(self, text: str, partial: bool = False) -> Finding | None:
+        """The finding an object's text holds. A partial one (the object cut after its
+        message) needs its id and an anchor (a quote or a line): without its id the whole
+        finding could not replace it."""
+        if self._deep:
             return None
+        self.work += len(text)
         try:
-            _, end = _DECODER.raw_decode(self._buf, m.end())
-            raw = json.loads(self._buf[start:end] + "}")
-        except (json.JSONDecodeError, ValueError):
-            return None  # the message is still streaming
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or \
-                not raw["id"].strip() or not (raw.get("quote") or raw.get("line")):
-            return None  # without its id the whole finding could not replace it
+            raw = _decode(text)
+        except ValueError:
+            return None
+        if partial and (not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or
+                        not raw["id"].strip() or not (raw.get("quote") or raw.get("line"))):
+            return None
         return finding_from_json(raw, self._emitted + 1)
-

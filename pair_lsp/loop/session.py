@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -54,6 +55,14 @@ from pair_lsp.providers.base import (
 )
 
 Sink = Callable[[Event], None]
+Reader = Callable[[], Callable[[str], None]]  # a fresh text consumer for each stream attempt
+
+log = logging.getLogger(__name__)
+
+# a stream that broke after it started is called again after RETRY_DELAY * 2**n seconds (n:
+# retries so far; with jitter, at most RETRY_DELAY_MAX), up to the role's maxRetries times
+RETRY_DELAY = 0.5
+RETRY_DELAY_MAX = 8.0
 
 
 @dataclass
@@ -141,6 +150,7 @@ class Session:
         before, after = _surroundings(doc, self._start, self._end, settings.contextLines)
         self._latest = self._eol.text  # the newest candidate (an exhausted session offers it)
         self._verbatim = False  # the last round's blocks applied exactly as the worker wrote
+        self._verdict: Verdict | None = None  # the last review's
         self.task = prompts.Task(
             path=request.path, language_id=request.language_id,
             instruction=request.instruction, original=self._eol.text, first_line=first_line,
@@ -167,6 +177,7 @@ class Session:
     async def run(self) -> AsyncIterator[Event]:
         """Drive the session, yielding each event; the last one is :class:`Finished`."""
         self._task = asyncio.create_task(self._drive(), name=f"pair-session-{self.id}")
+        self._task.add_done_callback(self._ended)
         if self._cancel_requested:
             self._task.cancel()
         try:
@@ -191,19 +202,27 @@ class Session:
 
     # ------------------------------------------------------------------ engine
 
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The drive task is done: make sure a Finished was queued. A task cancelled before its
+        first step never ran its body (nor its ``except CancelledError``)."""
+        if self.finished is not None:
+            return
+        if task.cancelled():
+            self._finish("cancelled", "cancelled", None)
+        else:
+            exc = task.exception()
+            self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", None)
+
     def _emit(self, event: Event) -> None:
         for sink in self.sinks:
             try:
                 sink(event)
             except Exception:  # a broken sink must not break the session
-                import logging
-
-                logging.getLogger(__name__).exception("session sink failed")
+                log.exception("session sink failed")
         self._queue.put_nowait(event)
 
     async def _drive(self) -> None:
         candidate = self._eol.text
-        verdict: Verdict | None = None
         try:
             self._emit(SessionStarted(
                 self.id, self.request.mode,
@@ -219,22 +238,28 @@ class Session:
                 verdict = await self._review_round(1, candidate, None, [], "")
                 status: Status = "approved" if verdict.verdict == "approve" else "exhausted"
                 raise _Stop(status, "approved" if status == "approved" else "review")
-            candidate, verdict = await self._pair_loop()
+            await self._pair_loop()
         except _Stop as stop:
-            self._finish(stop.status, stop.reason, self._latest, verdict)
+            self._finish(stop.status, stop.reason, self._kept(stop.status))
         except asyncio.CancelledError:
             if not self._cancel_requested:
                 raise
-            self._finish("cancelled", "cancelled", self._latest, verdict)
+            self._finish("cancelled", "cancelled", self._latest)
         except ProviderError as exc:
-            self._finish("failed", f"{self.role} failed: {exc}", None, verdict)
+            self._finish("failed", f"{self.role} failed: {exc}", self._kept("failed"))
         except Exception as exc:  # the engine must end every session with a result
-            import logging
+            log.exception("session %s crashed", self.id)
+            self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", None)
 
-            logging.getLogger(__name__).exception("session %s crashed", self.id)
-            self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", None, verdict)
+    def _kept(self, status: Status) -> str | None:
+        """The candidate a session ending with ``status`` offers. A failed reviewer leaves the
+        worker's finished candidate as an unapproved proposal; a failed worker leaves none."""
+        if status != "failed" or self.role == "reviewer":
+            return self._latest
+        return None
 
-    async def _pair_loop(self) -> tuple[str, Verdict | None]:
+    async def _pair_loop(self) -> None:
+        """Rounds until a stop: always ends by raising _Stop (or an error)."""
         assert self.worker is not None
         worker_conv = _Conversation()
         reviewer_conv = _Conversation()
@@ -258,7 +283,9 @@ class Session:
                     None if self._verbatim else candidate, self.task.language_id))
             new_candidate, declines, explanation = await self._work_round(
                 round_no, worker_conv, candidate)
-            if round_no > 1 and new_candidate == candidate and not declines:
+            if new_candidate == candidate and not declines:
+                if round_no == 1:  # nothing to review
+                    raise _Stop("no_change", "the worker proposed no change")
                 raise _Stop("exhausted", "no_change")
             if new_candidate != candidate and new_candidate in seen:
                 raise _Stop("exhausted", "oscillation")
@@ -348,14 +375,13 @@ class Session:
                                                 self.task.language_id, explanation))
         last_error = ""
         for attempt in (1, 2):
-            stream = FindingStream()
             text = await self._call(
                 round_no, "reviewer", self.reviewer,
                 ModelRequest(role="reviewer", system=prompts.REVIEWER_SYSTEM,
                              messages=tuple(conv.messages), json_schema=REVIEW_SCHEMA,
                              max_output_tokens=self.settings.reviewer.maxOutputTokens,
                              temperature=None),
-                attempt, on_text=functools.partial(self._stream_findings, round_no, stream))
+                attempt, reader=self._finding_reader(round_no))
             conv.assistant(text)
             try:
                 verdict = parse_review(text)
@@ -366,8 +392,7 @@ class Session:
                     self._emit(Notice(f"the reviewer's reply was cut off ({exc}); kept its "
                                       f"verdict and {len(verdict.findings)} complete "
                                       "finding(s)", "warning"))
-                    self._emit(Reviewed(round_no, verdict.verdict, verdict.summary,
-                                        tuple(verdict.findings)))
+                    self._reviewed(round_no, verdict)
                     return verdict
                 if attempt == 1:
                     self._emit(Notice(f"the reviewer's reply could not be read ({exc}); "
@@ -375,64 +400,89 @@ class Session:
                     conv.user(prompts.reviewer_repair(str(exc)))
                     continue
                 break
-            self._emit(Reviewed(round_no, verdict.verdict, verdict.summary,
-                                tuple(verdict.findings)))
+            self._reviewed(round_no, verdict)
             return verdict
         raise _Stop("failed", f"the reviewer's reply could not be read after a repair "
                     f"attempt: {last_error}")
 
-    def _stream_findings(self, round_no: int, stream: FindingStream, chunk: str) -> None:
-        for finding, partial in stream.feed(chunk):
-            self._emit(FindingFound(round_no, finding, partial))
+    def _reviewed(self, round_no: int, verdict: Verdict) -> None:
+        self._verdict = verdict
+        self._emit(Reviewed(round_no, verdict.verdict, verdict.summary, tuple(verdict.findings)))
+
+    def _finding_reader(self, round_no: int) -> Reader:
+        """Findings out of a reviewer stream, as they complete. A stream that broke and is
+        called again starts a fresh reader; what the earlier attempt already reported (the same
+        finding under the same id) is not reported twice."""
+        reported: set[tuple[Finding, bool]] = set()
+
+        def fresh() -> Callable[[str], None]:
+            stream = FindingStream()
+
+            def read(chunk: str) -> None:
+                for item in stream.feed(chunk):
+                    if item not in reported:
+                        reported.add(item)
+                        self._emit(FindingFound(round_no, *item))
+            return read
+        return fresh
 
     async def _call(self, round_no: int, role: str, provider: Provider, request: ModelRequest,
-                    attempt: int, on_text: Callable[[str], None] | None = None) -> str:
+                    attempt: int, reader: Reader | None = None) -> str:
         self.role = role
         self._emit(RoundStarted(round_no, role, provider.info.label))
         started = time.monotonic()
         cached = await self.cache.get(provider, request)
         if cached is not None:
             text, usage = cached
-            if on_text:
-                on_text(text)
+            if reader:
+                reader()(text)
             self._account(round_no, role, provider, text, usage, started, attempt, True)
             return text
-        for stream_try in (1, 2):
-            chunks: list[str] = []
-            usage = Usage()
-            self._inflight_tokens = 0
+        retries = max(0, getattr(self.settings, role).maxRetries)
+        for retry in range(retries + 1):
             try:
-                items = provider.stream(request)
-                try:
-                    async for item in items:
-                        if isinstance(item, TextDelta):
-                            chunks.append(item.text)
-                            self._inflight_tokens += max(1, len(item.text) // 4)
-                            if on_text:
-                                on_text(item.text)
-                            self._progress(round_no, role)
-                        else:
-                            usage = item
-                finally:
-                    aclose = getattr(items, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
+                text, usage = await self._stream(round_no, role, provider, request,
+                                                 reader() if reader else None)
                 break
             except ProviderError as exc:
-                if exc.retryable and stream_try == 1:
-                    self._emit(Notice(f"{role} stream broke ({exc}); retrying once",
-                                      "warning"))
-                    continue
-                raise
-            finally:
-                self._inflight_tokens = 0
-        text = "".join(chunks)
+                if not exc.retryable or retry >= retries:
+                    raise
+                delay = min(RETRY_DELAY_MAX, RETRY_DELAY * 2 ** retry) * random.uniform(0.75, 1)
+                self._emit(Notice(f"the {role}'s reply broke off ({exc}); retrying in "
+                                  f"{delay:.1f} s ({retry + 1}/{retries})", "warning"))
+                await asyncio.sleep(delay)
         self._account(round_no, role, provider, text, usage, started, attempt, False)
-        if text.strip():
-            await self.cache.put(provider, request, text, usage)
-        else:
+        if not text.strip():
             raise ProviderError(f"{provider.info.label} returned an empty reply")
+        if usage.truncated:  # a cut reply is never replayed from the cache
+            self._emit(Notice(f"the {role}'s reply was cut {usage.truncated}", "warning"))
+        else:
+            await self.cache.put(provider, request, text, usage)
         return text
+
+    async def _stream(self, round_no: int, role: str, provider: Provider, request: ModelRequest,
+                      on_text: Callable[[str], None] | None) -> tuple[str, Usage]:
+        """One streamed call: its whole text and usage."""
+        chunks: list[str] = []
+        usage = Usage()
+        self._inflight_tokens = 0
+        items = provider.stream(request)
+        try:
+            async for item in items:
+                if isinstance(item, TextDelta):
+                    chunks.append(item.text)
+                    self._inflight_tokens += max(1, len(item.text) // 4)
+                    if on_text:
+                        on_text(item.text)
+                    self._progress(round_no, role)
+                else:
+                    usage = item
+        finally:
+            self._inflight_tokens = 0
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return "".join(chunks), usage
 
     def _account(self, round_no: int, role: str, provider: Provider, text: str, usage: Usage,
                  started: float, attempt: int, from_cache: bool) -> None:
@@ -451,14 +501,14 @@ class Session:
             self._last_progress = now
             self._emit(StreamProgress(round_no, role, self.tokens))
 
-    def _finish(self, status: Status, reason: str, candidate: str | None,
-                verdict: Verdict | None) -> None:
+    def _finish(self, status: Status, reason: str, candidate: str | None) -> None:
+        verdict = self._verdict  # the last review
         self.status = status
         doc = self.request.document
         edits: list = []
         new_doc: str | None = None
         diff = ""
-        if candidate is not None and candidate != self._eol.text and status != "failed":
+        if candidate is not None and candidate != self._eol.text:
             edits = region_edits(doc, self._start, self._end, candidate)
             new_doc = apply_edits(doc, edits)
             # diff only the target's lines: the rest of the file is unchanged
@@ -470,6 +520,8 @@ class Session:
             diff = unified_diff(doc[lo:hi], new_doc[lo:len(new_doc) - (len(doc) - hi)],
                                 self.request.path, line_offset=doc.count("\n", 0, lo))
         findings: tuple[Finding, ...] = tuple(verdict.findings) if verdict else ()
+        if status == "failed" and edits:
+            self._emit(Notice("the worker's edit is kept as an unapproved proposal", "warning"))
         finished = Finished(status, reason, self.round, verdict.summary if verdict else "",
                             findings, tuple(edits), new_doc, diff, self._usage,
                             tuple(self._round_tokens))

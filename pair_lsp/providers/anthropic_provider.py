@@ -11,9 +11,10 @@ from pair_lsp.providers.base import (
     StreamItem,
     TextDelta,
     Usage,
+    cut_at_tokens,
 )
 from pair_lsp.providers.errors import map_error
-from pair_lsp.providers.sdk_client import SdkProvider
+from pair_lsp.providers.sdk_client import SdkProvider, fit_kwargs
 
 _CACHE = {"type": "ephemeral"}
 
@@ -46,12 +47,14 @@ class AnthropicProvider(SdkProvider):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         client = self._sdk()
-        started = False
+        started = False  # the provider answered: a fault from here on is a broken stream
+        kwargs = self.build(request)
         try:
-            async with client.messages.stream(**self.build(request)) as stream:
+            manager = client.messages.stream(**fit_kwargs(client.messages.stream, kwargs))
+            async with manager as stream:
+                started = True
                 async for event in stream:
                     if event.type == "text" and event.text:
-                        started = True
                         yield TextDelta(event.text)
                 final = await stream.get_final_message()
         except ProviderError:
@@ -63,4 +66,16 @@ class AnthropicProvider(SdkProvider):
         written = getattr(u, "cache_creation_input_tokens", None) or 0
         yield Usage(input_tokens=(u.input_tokens or 0) + cached + written,
                     output_tokens=u.output_tokens or 0, cached_tokens=cached,
-                    cache_write_tokens=written)
+                    cache_write_tokens=written,
+                    truncated=_cut(final.stop_reason, kwargs["max_tokens"]))
+
+
+def _cut(stop_reason: str | None, max_tokens: int) -> str | None:
+    """Why a reply with ``stop_reason`` was cut short, if it was."""
+    if stop_reason == "max_tokens":
+        return cut_at_tokens(max_tokens)
+    if stop_reason == "refusal":
+        return "by the model's refusal"
+    if stop_reason == "model_context_window_exceeded":
+        return "at the model's context window"
+    return None

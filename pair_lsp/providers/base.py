@@ -7,6 +7,7 @@ Providers know nothing of the pair loop: they take a :class:`ModelRequest` and s
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -42,9 +43,31 @@ class ModelRequest:
         }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (JSON allows ``"\\ud83d"`` alone) replaced by U+FFFD, so
+    that it can always be encoded as UTF-8."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 @dataclass(frozen=True)
 class TextDelta:
+    """A piece of model text, sanitised at the provider boundary (see :func:`clean_text`)."""
+
     text: str
+
+    def __post_init__(self) -> None:
+        clean = clean_text(self.text)
+        if clean is not self.text:
+            object.__setattr__(self, "text", clean)
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,9 @@ class Usage:
     output_tokens: int = 0
     cached_tokens: int = 0  # input tokens read from the provider's prompt cache
     cache_write_tokens: int = 0
+    # why the reply stopped before the model finished it, worded to follow "the reply was cut"
+    # ("at its 512-token limit", "at the 60 s time limit"); None: it ended normally
+    truncated: str | None = None
 
     @property
     def total(self) -> int:
@@ -68,6 +94,16 @@ class Usage:
 
 
 StreamItem = TextDelta | Usage
+
+
+def cut_at_tokens(limit: int) -> str:
+    """:attr:`Usage.truncated` for a reply stopped by its output-token cap."""
+    return f"at its {limit}-token limit"
+
+
+def cut_at_time(seconds: float) -> str:
+    """:attr:`Usage.truncated` for a reply stopped by a wall-clock cap."""
+    return f"at the {seconds:g} s time limit"
 
 
 class ProviderError(Exception):

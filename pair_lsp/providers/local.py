@@ -27,6 +27,8 @@ from pair_lsp.providers.base import (
     StreamItem,
     TextDelta,
     Usage,
+    cut_at_time,
+    cut_at_tokens,
 )
 
 log = logging.getLogger(__name__)
@@ -124,11 +126,12 @@ class LocalProvider:
         def generate() -> None:
             with _generate_lock:
                 if stop.is_set():
-                    put("done", 0)
+                    put("done", (0, None))
                     return
                 try:
                     out = 0
                     text = ""
+                    cut: str | None = None
                     kwargs: dict[str, Any] = {"messages": messages, "stream": True,
                                               "max_tokens": max_tokens,
                                               "temperature": self.role.temperature
@@ -137,20 +140,23 @@ class LocalProvider:
                         kwargs["response_format"] = {"type": "json_object",
                                                      "schema": request.json_schema}
                     for chunk in llm.create_chat_completion(**kwargs):
-                        delta = chunk["choices"][0].get("delta", {}).get("content") or ""
+                        choice = chunk["choices"][0]
+                        delta = choice.get("delta", {}).get("content") or ""
                         if delta:
                             out += 1
                             text += delta
                             put("text", delta)
+                        if choice.get("finish_reason") == "length":
+                            cut = cut_at_tokens(max_tokens)
                         if stop.is_set():
                             break
                         if time.monotonic() > deadline:
-                            put("note", f"cut at the {self.role.timeout:g} s time limit")
+                            cut = cut_at_time(self.role.timeout)
                             break
                         if _looping(text):
-                            put("note", "cut: the output started repeating itself")
+                            cut = "because it started repeating itself"
                             break
-                    put("done", out)
+                    put("done", (out, cut))
                 except ValueError as exc:  # llama.cpp: prompt longer than the context
                     put("error", ProviderError(
                         f"{self.info.label}: {exc} (raise pair.*.contextSize or lower "
@@ -167,12 +173,13 @@ class LocalProvider:
                 kind, value = await queue.get()
                 if kind == "text":
                     yield TextDelta(value)
-                elif kind == "note":
-                    log.info("%s", value)
                 elif kind == "error":
                     raise value
                 else:
-                    yield Usage(input_tokens=prompt_tokens, output_tokens=int(value))
+                    out, cut = value
+                    if cut:
+                        log.info("%s: the reply was cut %s", self.info.label, cut)
+                    yield Usage(input_tokens=prompt_tokens, output_tokens=out, truncated=cut)
                     return
         finally:
             stop.set()  # a cancelled consumer halts generation at the next token

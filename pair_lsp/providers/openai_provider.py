@@ -8,6 +8,7 @@ for the rest of the process if a server rejects the form it was sent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,9 +19,10 @@ from pair_lsp.providers.base import (
     StreamItem,
     TextDelta,
     Usage,
+    cut_at_tokens,
 )
 from pair_lsp.providers.errors import error_text, map_error
-from pair_lsp.providers.sdk_client import SdkProvider
+from pair_lsp.providers.sdk_client import SdkProvider, fit_kwargs
 from pair_lsp.providers.sse import sse_events
 
 
@@ -83,31 +85,40 @@ class OpenAIProvider(SdkProvider):
 
     async def _stream_once(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         client = self._sdk()
-        started = False
+        started = False  # the provider answered: a fault from here on is a broken stream
         usage = Usage()
+        cut: str | None = None
         try:
             kwargs = self.build(request)
+            limit = kwargs.get("max_output_tokens") or kwargs.get("max_tokens") or \
+                kwargs.get("max_completion_tokens") or 0
             if self.chat:
-                stream = await client.chat.completions.create(**kwargs)
+                create = client.chat.completions.create
+                stream = await create(**fit_kwargs(create, kwargs))
+                started = True
                 async with stream:
                     async for event in stream:
-                        if event.choices and event.choices[0].delta.content:
-                            started = True
-                            yield TextDelta(event.choices[0].delta.content)
+                        if event.choices:
+                            choice = event.choices[0]
+                            if choice.delta.content:
+                                yield TextDelta(choice.delta.content)
+                            cut = _chat_cut(choice.finish_reason, limit) or cut
                         if event.usage:
                             usage = _chat_usage(event.usage)
             else:
                 # raw events: see pair_lsp/providers/sse.py for why not the typed stream
-                async with client.responses.with_streaming_response.create(**kwargs) as raw:
+                create = client.responses.with_streaming_response.create
+                async with create(**fit_kwargs(client.responses.create, kwargs)) as raw:
+                    started = True
                     async for name, data in sse_events(raw.iter_lines()):
                         kind = data.get("type") or name
                         if kind == "response.output_text.delta":
                             delta = data.get("delta")
                             if isinstance(delta, str) and delta:
-                                started = True
                                 yield TextDelta(delta)
                         elif kind in ("response.completed", "response.incomplete"):
                             usage = _responses_usage(data.get("response"), usage)
+                            cut = _responses_cut(data.get("response"), limit)
                         elif kind in ("response.failed", "error"):
                             body = data.get("response") if kind == "response.failed" else data
                             detail = error_text(body, "no detail given")
@@ -116,7 +127,26 @@ class OpenAIProvider(SdkProvider):
             raise
         except Exception as exc:
             raise map_error(exc, self.info.label, self.role.timeout, started=started) from None
-        yield usage
+        yield dataclasses.replace(usage, truncated=cut)
+
+
+def _chat_cut(finish_reason: str | None, limit: int) -> str | None:
+    if finish_reason == "length":
+        return cut_at_tokens(limit)
+    if finish_reason == "content_filter":
+        return "by the provider's content filter"
+    return None
+
+
+def _responses_cut(response: Any, limit: int) -> str | None:
+    if not isinstance(response, dict) or response.get("status") != "incomplete":
+        return None
+    details = response.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if reason == "content_filter":
+        return "by the provider's content filter"
+    return cut_at_tokens(limit) if reason in (None, "max_output_tokens") else \
+        f"({str(reason)[:60]})"
 
 
 def _chat_usage(u: Any) -> Usage:

@@ -5,6 +5,8 @@ that owns the concern (commands.py, code_actions.py, sessions.py, findings.py, s
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -98,15 +100,22 @@ def create_server() -> PairServer:
 
 
 def serve(*, tcp: bool = False, host: str = "127.0.0.1", port: int = 2087,
+          socket_path: Path | None = None, token_file: Path | None = None,
           log_level: str = "WARNING") -> int:
     level = getattr(logging, str(log_level).upper(), logging.WARNING)
     logging.getLogger("pair_lsp").setLevel(level)
     logging.getLogger("pygls").setLevel(max(level, logging.WARNING))  # pygls logs bodies
-    server = create_server()
-    if tcp:
-        server.start_tcp(host, port)
-    else:
-        from pair_lsp.server.transport import start_stdio
+    if tcp or socket_path is not None:
+        from pair_lsp.server import tcp as listen
 
-        start_stdio(server)
+        try:
+            where = listen.endpoint(host=host, port=port, socket_path=socket_path,
+                                    token_file=token_file)
+            return listen.serve(create_server(), where)
+        except listen.ServeError as exc:
+            print(f"pair-lsp: error: {exc}", file=sys.stderr)
+            return 1
+    from pair_lsp.server.transport import start_stdio
+
+    start_stdio(create_server())
     return 0

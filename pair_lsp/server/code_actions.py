@@ -85,8 +85,28 @@ def _proposal_actions(ls: PairServer, uri: str, a: int, b: int) -> tuple[list[ty
                 title=PREVIEW, kind=types.CodeActionKind.RefactorRewrite,
                 command=types.Command(title=PREVIEW, command="pair.preview",
                                       arguments=[{"sessionId": record.id}])))
+        out += _hunk_actions(ls, record, a, b)
         return out, approved
     return [], False
+
+
+def _hunk_actions(ls: PairServer, record: Record, a: int, b: int) -> list[types.CodeAction]:
+    """Accept / reject the hunk(s) on these lines, when the proposal has several."""
+    total = len(record.hunks())
+    hunks = ls.sessions.current_hunks(record) if total > 1 else None
+    out: list[types.CodeAction] = []
+    text = ls.current_text(record.uri) or ""
+    for i, edit in hunks or []:
+        lo = text.rfind("\n", 0, edit.start) + 1  # the hunk's whole lines
+        if not (lo <= b and a <= max(edit.end, edit.start + 1)):
+            continue
+        arg = {"sessionId": record.id, "hunk": i + 1}
+        for verb, command in (("Accept", "pair.acceptHunk"), ("Reject", "pair.rejectHunk")):
+            title = f"Pair: {verb} hunk {i + 1}/{total}"
+            out.append(types.CodeAction(
+                title=title, kind=types.CodeActionKind.RefactorRewrite,
+                command=types.Command(title=title, command=command, arguments=[arg])))
+    return out
 
 
 def list_actions(ls: PairServer, params: types.CodeActionParams) -> list[types.CodeAction]:

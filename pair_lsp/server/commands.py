@@ -19,7 +19,8 @@ from pair_lsp.server.core import PairServer
 
 COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
             "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied",
-            "pair.discard", "pair.continue", "pair.retry", "pair.dismiss")
+            "pair.discard", "pair.continue", "pair.retry", "pair.dismiss", "pair.acceptHunk",
+            "pair.rejectHunk")
 
 
 def invalid(message: str) -> JsonRpcInvalidParams:
@@ -52,7 +53,7 @@ def _str(command: str, obj: dict[str, Any], key: str, required: bool = False) ->
 def _position(command: str, raw: Any, what: str) -> types.Position:
     if not isinstance(raw, dict) or not all(
             isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool)
-            and raw[k] >= 0 for k in ("line", "character")):
+            and 0 <= raw[k] < 2**31 for k in ("line", "character")):
         raise invalid(f"{command}: range.{what} must be {{line, character}} with whole "
                       f"numbers >= 0, got {raw!r}")
     return types.Position(raw["line"], raw["character"])
@@ -72,7 +73,7 @@ def _range(ls: PairServer, command: str, uri: str, raw: Any) -> tuple[int, int]:
     end = _position(command, raw.get("end"), "end")
     if (end.line, end.character) < (start.line, start.character):
         raise invalid(f"{command}: range end is before its start")
-    index = ls.line_index(uri)
+    index = ls.command_index(uri)  # the text the client meant (see PairServer.command_document)
     try:
         a = index.offset(start, strict=True)
         b = index.offset(end, strict=True)
@@ -255,17 +256,54 @@ def register(ls: PairServer) -> None:
     @ls.command("pair.proposal")
     def pair_proposal(ls: PairServer, *args: Any) -> dict[str, Any]:
         record = _record("pair.proposal", args, required=False)
-        edits = ls.sessions.current_edits(record)
+        hunks = ls.sessions.current_hunks(record)
         original = ls.current_text(record.uri) or ""
-        if edits is None:
+        if hunks is None:
             raise invalid("pair.proposal: no applicable proposal (none yet, already used, or "
                           "the code changed)")
         from pair_lsp.loop.textops import apply_edits
 
+        index = ls.line_index(record.uri)
+        current = dict(hunks)
+        out = []
+        for i, status in enumerate(record.hunks()):
+            edit = current.get(i)
+            out.append({"index": i + 1, "status": status,
+                        "range": index.range(edit.start, edit.end) if edit else None,
+                        "newText": (edit or record.finished.edits[i]).new_text,
+                        **({"reason": record.hunk_reasons[i]} if i in record.hunk_reasons
+                           else {})})
         return {"sessionId": record.id, "uri": record.uri,
                 "version": ls.document_version(record.uri),
                 "status": record.finished.status if record.finished else "running",
-                "original": original, "proposed": apply_edits(original, edits)}
+                "approved": record.approved, "original": original,
+                "proposed": apply_edits(original, [e for _, e in hunks]), "hunks": out}
+
+    def _hunk(command: str, args: tuple[Any, ...]) -> tuple[Any, int, dict[str, Any]]:
+        record = _record(command, args)
+        obj = _obj(command, args)
+        hunk = obj.get("hunk")
+        total = len(record.hunks())
+        if not isinstance(hunk, int) or isinstance(hunk, bool) or not 1 <= hunk <= total:
+            raise invalid(f"{command}: 'hunk' must be a hunk number 1-{total}, got {hunk!r}")
+        if record.hunks()[hunk - 1] != "open":
+            raise invalid(f"{command}: hunk {hunk} is already {record.hunks()[hunk - 1]}")
+        return record, hunk - 1, obj
+
+    @ls.command("pair.acceptHunk")
+    async def pair_accept_hunk(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record, hunk, _ = _hunk("pair.acceptHunk", args)
+        applied, reason = await ls.sessions.accept_hunk(record, hunk)
+        if not applied:
+            ls.show_error(f"Pair: could not apply hunk {hunk + 1}: {reason}")
+        return {"applied": applied, **({"reason": reason} if reason else {})}
+
+    @ls.command("pair.rejectHunk")
+    def pair_reject_hunk(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record, hunk, obj = _hunk("pair.rejectHunk", args)
+        reason = (_str("pair.rejectHunk", obj, "reason") or "").strip()
+        ls.sessions.reject_hunk(record, hunk, reason[:2000])
+        return {"rejected": True}
 
     @ls.command("pair.showTranscript")
     async def pair_show_transcript(ls: PairServer, *args: Any) -> dict[str, Any]:

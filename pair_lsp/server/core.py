@@ -11,18 +11,20 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 
 from pair_lsp import __version__
 from pair_lsp.config import Settings
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.runner import SessionFactory
 from pair_lsp.secrets import redact
+from pair_lsp.server.documents import Snapshot
 from pair_lsp.server.findings import IN_PROPOSAL, Anchored, FindingStore
 from pair_lsp.server.positions import LineIndex, encoding_of
+from pair_lsp.server.protocol import PairProtocol
 from pair_lsp.server.sessions import SessionManager
 from pair_lsp.server.settings import SettingsSync
 from pair_lsp.server.tracking import Change
@@ -33,17 +35,9 @@ SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnostic
             "info": types.DiagnosticSeverity.Information, "hint": types.DiagnosticSeverity.Hint}
 
 
-class PairProtocol(LanguageServerProtocol):
-    """Adds what pygls leaves out: $/cancelRequest also stops a running pair command."""
-
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
-        super()._handle_cancel_notification(msg_id)
-        server = self._server
-        if isinstance(server, PairServer):
-            server.sessions.cancel_request(msg_id)
-
-
 class PairServer(LanguageServer):
+    protocol: PairProtocol
+
     def __init__(self) -> None:
         super().__init__("pair-lsp", __version__, protocol_cls=PairProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
@@ -95,9 +89,27 @@ class PairServer(LanguageServer):
     # ---------------------------------------------------------------- documents
 
     def open_document(self, uri: str) -> Any:
-        if uri not in self.workspace.text_documents:
+        # pygls keys documents by the unquoted URI ("file:///a%20b.py" is "file:///a b.py")
+        if unquote(uri) not in self.workspace.text_documents:
             return None
         return self.workspace.get_text_document(uri)
+
+    def command_document(self, uri: str) -> Snapshot:
+        """The document as it was when the running command's request arrived: a command runs
+        as a task, after the messages read with it (a didChange sent just after the command
+        is applied before the command starts). Outside a command: the document as it is."""
+        snap = self.protocol.snapshot_for(uri)
+        if snap is not None:
+            return snap
+        doc = self.workspace.get_text_document(uri)
+        return Snapshot(uri, doc.version, doc.source, doc.language_id)
+
+    def command_index(self, uri: str) -> LineIndex:
+        """The line index of :meth:`command_document`."""
+        snap = self.protocol.snapshot_for(uri)
+        if snap is None or snap.text is self.current_text(uri):
+            return self.line_index(uri)
+        return LineIndex(snap.text, encoding_of(self))
 
     def current_text(self, uri: str) -> str | None:
         doc = self.open_document(uri)

@@ -46,7 +46,7 @@ class Outcome:
                 "openFindings": len(record.open_findings()),
                 "hasProposal": record.has_proposal, "approved": record.approved,
                 "mode": record.mode, "message": self.message, "level": self.level,
-                "actions": list(self.actions)}
+                "actions": list(self.actions), "notes": list(record.notes)}
 
 
 def progress_text(record: Record) -> str:
@@ -54,7 +54,7 @@ def progress_text(record: Record) -> str:
     role = s.role or "starting"
     provider = s.worker if role == "worker" else s.reviewer
     model = f" ({provider.info.model})" if provider is not None and s.role else ""
-    tokens = f"{format_tokens(s.tokens)} tokens"
+    tokens = f"{format_tokens(s.tokens)} token{'' if s.tokens == 1 else 's'}"
     if record.mode == "review":
         return f"Reviewing{model} · {tokens}"
     base = record.round_base
@@ -73,7 +73,17 @@ def _provider_where(record: Record, reason: str) -> str:
 
 
 def describe(record: Record) -> Outcome:
-    """The session's end (or current state) in words, with the actions that make sense."""
+    """The session's end (or current state) in words, with the actions that make sense; a
+    reply cut short (token cap, time limit) is said, since it may explain the result."""
+    out = _describe(record)
+    if record.finished is not None and record.cuts:
+        cut = record.cuts[-1]
+        out = Outcome(out.status, f"{out.message} Note: {cut[0].lower()}{cut[1:]}.",
+                      "warning" if out.level == "info" else out.level, out.actions)
+    return out
+
+
+def _describe(record: Record) -> Outcome:
     f = record.finished
     if f is None:
         return Outcome("running", "Pair · " + progress_text(record), "info", ("cancel",))

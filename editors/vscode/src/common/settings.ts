@@ -1,6 +1,9 @@
 // Settings sent to the server: only what the user set explicitly (workspace folder > workspace
 // > user), so the server's own defaults and a project .pair-lsp.toml are not overridden by
-// VS Code's defaults. Client-only settings (server command, trace) stay here.
+// VS Code's defaults. Client-only settings (server command, trace) stay here. In an untrusted
+// workspace the workspace's values of the restricted settings (package.json,
+// capabilities.untrustedWorkspaces.restrictedConfigurations: they run programs or send code or
+// keys elsewhere) are never sent, whatever VS Code itself does with them.
 import * as vscode from 'vscode';
 
 const CLIENT_ONLY = ['server', 'trace'];
@@ -25,6 +28,8 @@ export function explicitSettings(scope?: vscode.ConfigurationScope): Json {
   const properties = Object.keys(
     extension?.packageJSON?.contributes?.configuration?.properties ?? {},
   );
+  const restricted = new Set<string>(restrictedSettings());
+  const trusted = vscode.workspace.isTrusted;
   const out: Json = {};
   for (const full of properties) {
     const key = full.replace(/^pair\./, '');
@@ -32,8 +37,10 @@ export function explicitSettings(scope?: vscode.ConfigurationScope): Json {
       continue;
     }
     const inspected = config.inspect(key);
+    const fromWorkspace = trusted || !restricted.has(full);
     const value =
-      inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+      (fromWorkspace ? inspected?.workspaceFolderValue ?? inspected?.workspaceValue : undefined) ??
+      inspected?.globalValue;
     if (value !== undefined && value !== null && value !== '') {
       setPath(out, key.split('.'), value);
     }
@@ -41,7 +48,26 @@ export function explicitSettings(scope?: vscode.ConfigurationScope): Json {
   return out;
 }
 
-export function serverCommandSetting(): string[] {
-  const value = vscode.workspace.getConfiguration('pair').get<string[]>('server.command') ?? [];
-  return Array.isArray(value) ? value.filter((part) => typeof part === 'string') : [];
+/** The settings an untrusted workspace may not set (package.json lists them). */
+export function restrictedSettings(): string[] {
+  const extension = vscode.extensions.getExtension('pair-lsp.pair-lsp');
+  return extension?.packageJSON?.capabilities?.untrustedWorkspaces?.restrictedConfigurations ?? [];
+}
+
+/** How to start the server: `pair.server.command` (argv) and `pair.server.python`. These run
+ *  programs, so an untrusted workspace's values are ignored (only the user's own count). */
+export function serverSettings(): { command: string[]; python: string } {
+  const config = vscode.workspace.getConfiguration('pair');
+  const own = <T>(key: string): T | undefined => {
+    const inspected = config.inspect<T>(key);
+    return vscode.workspace.isTrusted
+      ? inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue
+      : inspected?.globalValue;
+  };
+  const command = own<string[]>('server.command') ?? [];
+  const python = own<string>('server.python') ?? '';
+  return {
+    command: Array.isArray(command) ? command.filter((part) => typeof part === 'string') : [],
+    python: typeof python === 'string' ? python.trim() : '',
+  };
 }

@@ -1,26 +1,48 @@
-// A status bar item while a session runs: "Pair · Round 2/3 · reviewer · 1.4k tok"; a click
-// cancels that session.
+// The one status bar item, driven by the server's pair/status `message` ("Pair · round 2/3 ·
+// reviewer (claude-sonnet-4-5) · 1.4k tokens"); a click on a running session cancels it. The
+// server's work-done progress is switched off (see server.ts), so nothing else shows the same
+// session a second time. It also tracks the sessions for explicit commands' progress
+// notifications and for the "what would a restart lose" question.
 import * as vscode from 'vscode';
 
 export interface PairStatus {
   sessionId: string;
   uri: string;
-  status: string;
+  status: string; // running | approved | exhausted | cancelled | failed | no_change
   round: number;
   maxRounds: number;
   role: string;
   model: string;
   tokens: number;
+  message?: string;
+  notes?: string[];
 }
 
 export function formatTokens(n: number): string {
   return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : `${n}`;
 }
 
+/** The server's line, or one built from the fields for a server that sends none. */
+export function statusLine(s: PairStatus): string {
+  if (s.message) {
+    return s.message;
+  }
+  const round = s.maxRounds ? ` · round ${Math.max(s.round, 1)}/${s.maxRounds}` : '';
+  return `Pair${round} · ${s.role || 'starting'} · ${formatTokens(s.tokens)} tokens`;
+}
+
+type Listener = (status: PairStatus) => void;
+
 export class SessionStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  private readonly item = vscode.window.createStatusBarItem('pair.status', vscode.StatusBarAlignment.Left, 50);
   private readonly running = new Map<string, PairStatus>();
+  private readonly listeners = new Set<Listener>();
+  private hideTimer: NodeJS.Timeout | undefined;
   readonly latestByUri = new Map<string, PairStatus>();
+
+  constructor() {
+    this.item.name = 'Pair';
+  }
 
   update(status: PairStatus): void {
     this.latestByUri.set(status.uri, status);
@@ -29,24 +51,52 @@ export class SessionStatusBar implements vscode.Disposable {
     } else {
       this.running.delete(status.sessionId);
     }
-    this.render();
+    for (const listener of [...this.listeners]) {
+      listener(status);
+    }
+    this.render(status);
   }
 
-  private render(): void {
+  /** Calls `listener` with every status until the returned disposable is disposed. */
+  onStatus(listener: Listener): vscode.Disposable {
+    this.listeners.add(listener);
+    return new vscode.Disposable(() => this.listeners.delete(listener));
+  }
+
+  runningCount(): number {
+    return this.running.size;
+  }
+
+  /** The server restarted: nothing it ran is running any more. */
+  reset(): void {
+    this.running.clear();
+    this.item.hide();
+  }
+
+  private render(last: PairStatus): void {
+    clearTimeout(this.hideTimer);
     const sessions = [...this.running.values()];
-    if (sessions.length === 0) {
-      this.item.hide();
+    if (sessions.length > 0) {
+      const s = sessions[sessions.length - 1];
+      const more = sessions.length > 1 ? ` (+${sessions.length - 1} more)` : '';
+      this.item.text = `$(sync~spin) ${statusLine(s)}${more}`;
+      this.item.tooltip = 'Pair: click to cancel this session';
+      this.item.command = { title: 'Cancel', command: 'pair.vscode.cancel', arguments: [s.sessionId] };
+      this.item.backgroundColor = undefined;
+      this.item.show();
       return;
     }
-    const s = sessions[sessions.length - 1];
-    const more = sessions.length > 1 ? ` (+${sessions.length - 1})` : '';
-    this.item.text = `$(sync~spin) Pair · Round ${Math.max(s.round, 1)}/${s.maxRounds} · ${s.role || 'starting'} · ${formatTokens(s.tokens)} tok${more}`;
-    this.item.tooltip = `pair-lsp: ${s.role} ${s.model} — click to cancel`;
-    this.item.command = { title: 'Cancel', command: 'pair.vscode.cancel', arguments: [s.sessionId] };
+    // the last session's end, in the same words as its notification, for a little while
+    const icon = last.status === 'approved' ? '$(check)' : last.status === 'failed' ? '$(error)' : '$(info)';
+    this.item.text = `${icon} ${statusLine(last)}`;
+    this.item.tooltip = 'Pair: click to show the transcript';
+    this.item.command = { title: 'Show Transcript', command: 'pair.vscode.showTranscript' };
     this.item.show();
+    this.hideTimer = setTimeout(() => this.item.hide(), 30000);
   }
 
   dispose(): void {
+    clearTimeout(this.hideTimer);
     this.item.dispose();
   }
 }

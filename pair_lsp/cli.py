@@ -319,6 +319,13 @@ class ProgressPrinter:
                       f"{u.output_tokens} out, {event.latency_ms / 1000:.1f}s{src}")
         elif isinstance(event, ev.Notice):
             self._say(f"{event.level}: {event.message}")
+        elif isinstance(event, ev.ProofRan):
+            self._say(f"round {event.round} · {event.message}")
+        elif isinstance(event, ev.ReviewerVerdict):
+            self._say(f"round {event.round} · reviewer {event.model}: {event.verdict}"
+                      + (f" — {event.findings} finding(s)" if event.findings else ""))
+        elif isinstance(event, ev.Steered):
+            self._say(f"note from you for the next turn: {event.note}")
         elif isinstance(event, ev.Finished):
             self._say(f"{event.status} ({event.reason}) after {event.rounds} round(s), "
                       f"{event.usage.total} tokens")

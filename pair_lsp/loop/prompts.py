@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pair_lsp.loop.proof import ProofResult
 from pair_lsp.loop.protocol import (
     DIVIDER,
     REPLACE_MARK,
@@ -168,6 +169,42 @@ def reviewer_revision(round_no: int, candidate: str, diff_from_previous: str,
                      _fence(numbered(candidate), language))
     parts.append("Review this candidate. Reply with only the JSON object.")
     return "\n\n".join(parts)
+
+
+def steer_notes(notes: list[str]) -> str:
+    """The user's notes (pair.steer), appended to the next worker and reviewer message."""
+    if not notes:
+        return ""
+    return ("\n\nThe user (the person at the editor) adds:\n" +
+            "\n".join(f"- {n}" for n in notes) + "\nFollow these notes.")
+
+
+def proof_report(proof: ProofResult) -> str:
+    """What the reviewer learns of the proof (no timing: the message stays cacheable)."""
+    command = " ".join(proof.command)
+    if proof.error:
+        state = f"could not run: {proof.error}"
+    elif proof.timed_out:
+        state = "was killed at its timeout (FAILED)"
+    else:
+        state = "PASSED (exit code 0)" if proof.passed else \
+            f"FAILED (exit code {proof.exit_code})"
+    parts = [f"PROOF: the command `{command}` ran on a copy of the workspace with the "
+             f"CANDIDATE applied and {state}."]
+    if proof.output.strip():
+        parts.append("The end of its output:\n" + _fence(proof.output.rstrip("\n")))
+    if not proof.passed:
+        parts.append("Do not approve a candidate whose proof fails, unless the instruction "
+                     "says a failing proof is acceptable; say what the failure shows.")
+    return "\n".join(parts)
+
+
+def proof_failed(proof: ProofResult) -> str:
+    """The finding added when a reviewer approved a candidate whose proof failed."""
+    tail = proof.output.strip().splitlines()[-5:]
+    what = proof.error or ("timed out" if proof.timed_out else f"exit code {proof.exit_code}")
+    return (f"The proof `{' '.join(proof.command)}` failed ({what}); the candidate must pass "
+            "it." + ("\nIts output ends:\n" + "\n".join(tail) if tail else ""))
 
 
 def reviewer_repair(reason: str) -> str:

@@ -131,12 +131,23 @@ def render_markdown(events: list[dict[str, Any]]) -> str:
                 out.append(e["summary"] + "\n")
             for f in e["findings"]:
                 line = f" (line {f['line']})" if f.get("line") else ""
-                out.append(f"- **{f['id']}** {f['severity']}{line}: {f['message']}")
+                agreed = f" ({f['agreement']} reviewers)" if f.get("agreement") else ""
+                out.append(f"- **{f['id']}** {f['severity']}{line}{agreed}: {f['message']}")
                 if f.get("quote"):
                     out.append(f"  - at `{f['quote'].strip()}`")
                 if f.get("suggestion"):
                     out.append(f"  - suggestion: {f['suggestion']}")
             out.append("")
+        elif kind == "reviewer_verdict":
+            out.append(f"- reviewer `{e['model']}`: **{e['verdict']}** "
+                       f"({e['findings']} finding(s)) {e['summary']}".rstrip())
+        elif kind == "proof_ran":
+            out.append(f"### Round {e['round']} · {e['message']}\n")
+            out.append(f"`{' '.join(e['command'])}`\n")
+            if e["output"].strip():
+                out.append("```text\n" + e["output"].rstrip("\n") + "\n```\n")
+        elif kind == "steered":
+            out.append(f"> note from the user: {e['note']}\n")
         elif kind == "call_usage":
             u = e["usage"]
             src = " (from cache)" if e["from_cache"] else ""

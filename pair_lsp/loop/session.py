@@ -137,6 +137,7 @@ class Session:
         self.workspace = workspace
         self._steers: list[str] = []  # the user's notes not yet seen by the worker
         self._steers_seen: list[str] = []  # the notes the current round's worker was given
+        self._dismissed: set[tuple[str, str]] = set()  # findings the user declined
         self.cache = cache or ResponseStore()
         self.sinks = list(sinks or [])
         self.max_rounds = max_rounds or settings.maxRounds
@@ -185,7 +186,17 @@ class Session:
         """A note from the user: the next worker turn, and that round's reviewers, see it."""
         if note.strip():
             self._steers.append(note.strip())
-            self._emit(Steered(self.round, note.strip()))
+            if self._task is not None:  # else told right after SessionStarted
+                self._emit(Steered(self.round, note.strip()))
+
+    def dismiss(self, finding: Finding, reason: str = "") -> None:
+        """The user dismissed a finding mid-session: it counts as declined by the user, with
+        their reason, for both models (the worker is not asked to address it again)."""
+        self._dismissed.add(finding.signature())
+        quote = f" at `{finding.quote.strip()}`" if finding.quote.strip() else ""
+        self.steer(f"I decline finding {finding.id}{quote} (\"{finding.message}\"): "
+                   f"{reason.strip() or 'no reason given'}. Do not work on it; reviewers: do "
+                   "not raise it again.")
 
     def cancel(self) -> None:
         """End the session as cancelled, aborting the model call in flight."""
@@ -254,6 +265,8 @@ class Session:
                 tuple(dict.fromkeys(n for p in (self.worker, *(r for r, _ in self.reviewers))
                                     if p
                                     for n in p.info.notes))))
+            for note in self._steers:  # notes given before the session started
+                self._emit(Steered(0, note))
             if self.request.mode == "review":
                 self.round = 1
                 self._steers_seen, self._steers = self._steers, []
@@ -299,7 +312,8 @@ class Session:
             self.round = round_no
             self._round_tokens.append(0)
             message = first if verdict is None else prompts.worker_revision(
-                round_no - 1, verdict.findings,
+                round_no - 1, [f for f in verdict.findings
+                               if f.signature() not in self._dismissed],
                 None if self._verbatim else candidate, self.task.language_id)
             self._steers_seen, self._steers = self._steers, []
             worker_conv.user(message + prompts.steer_notes(self._steers_seen))

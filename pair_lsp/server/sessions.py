@@ -23,11 +23,13 @@ from lsprotocol import types
 
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding
+from pair_lsp.loop.resume import ResumeError, load_state, resume_request
 from pair_lsp.loop.session import PairRequest, Session
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.server import outcome
 from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import Anchored, anchor
+from pair_lsp.transcript import transcript_dir
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
@@ -67,6 +69,8 @@ class Record:
     declined: dict[str, tuple[Finding, str]] = field(default_factory=dict)
     dismissed: set[tuple[str, str]] = field(default_factory=set)  # finding signatures
     notes: tuple[str, ...] = ()
+    steers: list[str] = field(default_factory=list)  # pair.steer on an ended session: for
+    # its next run (pair.continue)
 
     @property
     def id(self) -> str:
@@ -162,6 +166,7 @@ class SessionManager:
                   seed: tuple[str, tuple[Finding, ...]] | None = None,
                   max_rounds: int | None = None, text: str | None = None,
                   version: int | None = None, previous: Record | None = None,
+                  session_id: str | None = None, round_base: int = 0,
                   ) -> dict[str, Any]:
         """Run a session to its end and return the command result.
 
@@ -180,14 +185,17 @@ class SessionManager:
                         uri=uri, version=version, document=text, start=start, end=stop,
                         first_line=text.count("\n", 0, start) + 1, request_id=request_id,
                         span=(start, stop))
+        record.round_base = round_base
         if previous is not None:
             record.round_base = previous.rounds
             record.ids, record.by_signature = previous.ids, previous.by_signature
             record.next_id, record.dismissed = previous.next_id, previous.dismissed
         session = self.server.factory().create(
             request, sinks=[lambda e: self._on_event(record, e)], max_rounds=max_rounds,
-            session_id=previous.id if previous is not None else None)
+            session_id=previous.id if previous is not None else session_id)
         record.session = session
+        for note in previous.steers if previous is not None else ():
+            session.steer(note)
         current = self.server.current_text(uri)
         if current is not None and current is not text:  # the user typed since the request
             record.span = self.anchors.target(uri, record, current)
@@ -347,14 +355,18 @@ class SessionManager:
         if f.status in ("approved", "exhausted") or record.latest:
             self._show_findings(record)
 
-    def dismiss(self, record: Record | None, uri: str, finding_id: str) -> bool:
-        """The user dismissed one finding: it goes, and the session does not raise it again."""
+    def dismiss(self, record: Record | None, uri: str, finding_id: str,
+                reason: str = "") -> bool:
+        """The user dismissed one finding: it goes, and the session does not raise it again
+        (a running session: both models learn it as declined by the user, with the reason)."""
         if record is not None:
             finding = record.latest.get(finding_id)
             if finding is None:
                 finding = next((f for f, _ in record.declined.values()
                                 if f.id == finding_id), None)
             if finding is not None:
+                if record.running:
+                    record.session.dismiss(finding, reason)
                 record.dismissed.add(finding.signature())
                 record.latest.pop(finding_id, None)
                 record.declined.pop(finding_id, None)
@@ -562,6 +574,31 @@ class SessionManager:
             diagnostics=record.session.request.diagnostics,
             seed=seed, max_rounds=rounds, previous=record)
 
+    def steer(self, record: Record, message: str) -> None:
+        """A note from the user: a running session's next worker turn sees it; an ended
+        session's next run (pair.continue) does."""
+        if record.running:
+            record.session.steer(message)
+        else:
+            record.steers.append(message)
+
+    async def resume(self, session_id: str, rounds: int,
+                     instruction: str | None = None) -> dict[str, Any]:
+        """Continue a session this server does not know (it restarted): rebuilt from the
+        session's transcript, under the same id. Raises ResumeError with the reason."""
+        factory = self.server.factory()
+        state = load_state(transcript_dir(factory.settings.transcript, factory.workspace),
+                           session_id)
+        uri = _uri_of(state.path)
+        text = self.server.current_text(uri)
+        if text is None:
+            raise ResumeError(f"open {state.path} in the editor first")
+        request = resume_request(state, text, instruction=instruction)
+        seed = request.seed
+        return await self.run(uri, request.start, request.end, mode=state.mode,
+                              instruction=request.instruction, seed=seed, max_rounds=rounds,
+                              session_id=session_id, round_base=state.rounds)
+
     async def retry(self, record: Record) -> dict[str, Any] | None:
         """Run a failed or cancelled session's request again, as a new session."""
         text = self.server.current_text(record.uri)
@@ -572,6 +609,12 @@ class SessionManager:
         return await self.run(record.uri, start, None if req.end is None else end,
                               mode=req.mode, instruction=req.instruction,
                               diagnostics=req.diagnostics)
+
+
+def _uri_of(path: str) -> str:
+    from pygls.uris import from_fs_path
+
+    return path if "://" in path else (from_fs_path(path) or path)
 
 
 def _path_of(uri: str) -> str:

@@ -253,6 +253,12 @@ def _run(args: argparse.Namespace) -> int:
         session.steer(args.instruction)
     printer = ProgressPrinter(quiet=args.quiet)
     session.sinks.append(printer)
+    from pair_lsp.loop import events as ev
+
+    def go_on(event: ev.Event) -> None:  # planApproval = ask: a terminal run goes on
+        if isinstance(event, ev.PlanAgreed) and event.waiting:
+            session.proceed()
+    session.sinks.append(go_on)
     finished = asyncio.run(_drive(session, factory))
     transcript = factory.transcripts.get(session.id)
     if transcript is not None:
@@ -354,6 +360,14 @@ class ProgressPrinter:
         elif isinstance(event, ev.ReviewerVerdict):
             self._say(f"round {event.round} · reviewer {event.model}: {event.verdict}"
                       + (f" — {event.findings} finding(s)" if event.findings else ""))
+        elif isinstance(event, ev.PlanProposed):
+            self._say(f"plan · attempt {event.attempt} · worker wrote a plan "
+                      f"({event.plan.count(chr(10)) + 1} lines)")
+        elif isinstance(event, ev.PlanReviewed):
+            self._say(f"plan · attempt {event.attempt} · reviewer: {event.verdict}"
+                      + (f" — {len(event.findings)} finding(s)" if event.findings else ""))
+        elif isinstance(event, ev.PlanAgreed) and not self.quiet:
+            print(event.plan, file=sys.stderr, flush=True)
         elif isinstance(event, ev.Steered):
             self._say(f"note from you for the next turn: {event.note}")
         elif isinstance(event, ev.Finished):

@@ -87,6 +87,10 @@ class Settings:
     reviewers: tuple[RoleConfig, ...] = ()  # when set, replaces `reviewer`
     selfReview: bool = False  # the worker's model reviews too
     proof: ProofConfig = field(default_factory=ProofConfig)
+    plan: str = "off"  # off | auto (on for whole documents) | on: a reviewed plan first
+    planRounds: int = 2
+    planApproval: str = "auto"  # auto | ask: the session waits for the user after the plan
+    planSave: bool = False  # write the agreed plan to .pair/PLAN.md in the workspace
 
     def review_roles(self) -> tuple[RoleConfig, ...]:
         """Every reviewer of a round: `reviewers` (or `reviewer`), plus the worker's role with
@@ -143,8 +147,9 @@ def _check(name: str, value: Any, current: Any) -> Any:
 
 
 _CHOICES = {"provider": PROVIDERS, "structuredOutput": STRUCTURED_OUTPUT,
-            "location": ("state", "workspace")}
-_MINIMUM = {"maxRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
+            "location": ("state", "workspace"), "plan": ("off", "auto", "on"),
+            "planApproval": ("auto", "ask")}
+_MINIMUM = {"maxRounds": 1, "planRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
 
 
 def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any:

@@ -154,6 +154,33 @@ class ProofRan(Event):
 
 
 @dataclass(frozen=True)
+class PlanProposed(Event):
+    """The worker's plan (Markdown), attempt ``attempt`` of at most planRounds."""
+
+    attempt: int
+    plan: str
+
+
+@dataclass(frozen=True)
+class PlanReviewed(Event):
+    attempt: int
+    verdict: str
+    summary: str
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class PlanAgreed(Event):
+    """The plan every later prompt opens with. ``waiting``: planApproval = ask, the session
+    waits for Session.proceed() (the user's edited text, or this one) or cancel()."""
+
+    plan: str
+    approved: bool  # the reviewer approved it (False: planRounds ran out)
+    waiting: bool
+    saved_to: str = ""  # .pair/PLAN.md when planSave
+
+
+@dataclass(frozen=True)
 class Steered(Event):
     """A note from the user (pair.steer / run --resume -m) for the next worker turn."""
 

@@ -171,6 +171,55 @@ def reviewer_revision(round_no: int, candidate: str, diff_from_previous: str,
     return "\n\n".join(parts)
 
 
+PLAN_WORKER_SYSTEM = """You are the worker in a pair-programming loop inside a code editor.
+Before any code is written, write a PLAN for the instruction, in Markdown: the steps, the parts
+of the code each step changes, the risks, and how the result will be checked. Be concrete and
+short. Do not write the code itself. A reviewer model will approve or question the plan."""
+
+PLAN_REVIEWER_SYSTEM = f"""You are the reviewer in a pair-programming loop inside a code editor.
+A worker model wrote a PLAN (Markdown) for an instruction on a TARGET region of a file, before
+writing any code. Judge the plan: does it do what was asked, is it correct, does it miss a risk
+or a check? Reply with ONLY a JSON object matching this schema, nothing else:
+{json.dumps(REVIEW_SCHEMA, separators=(",", ":"))}
+- "verdict": "approve" when the plan is sound; otherwise "revise" with at least one finding.
+- Each finding's "quote" is text copied exactly from the PLAN; "line" is its line in the plan."""
+
+
+def with_plan(system: str, plan: str, role: str) -> str:
+    """A system prompt opened by the agreed plan (it stays the cacheable prefix)."""
+    if not plan:
+        return system
+    judge = ("\n- Judge the CANDIDATE against the AGREED PLAN too: a step it skips or "
+             "contradicts is a finding." if role == "reviewer" else
+             "\n- Follow the AGREED PLAN.")
+    return f"{system}{judge}\n\nAGREED PLAN:\n{_fence(plan, 'markdown')}"
+
+
+def plan_task(task: Task) -> str:
+    instruction = task.instruction.strip() or DEFAULT_INSTRUCTION
+    return (f"{_context(task)}\n\nInstruction: {instruction}\n\n"
+            f"TARGET:\n{_fence(task.original, task.language_id)}\n\nWrite the plan.")
+
+
+def plan_review(task: Task, plan: str) -> str:
+    instruction = task.instruction.strip() or DEFAULT_INSTRUCTION
+    return (f"{_context(task)}\n\nInstruction given to the worker: {instruction}\n\n"
+            f"TARGET:\n{_fence(task.original, task.language_id)}\n\n"
+            f"PLAN (line numbers at the left are not part of it):\n"
+            f"{_fence(numbered(plan), 'markdown')}")
+
+
+def plan_revision_for_reviewer(plan: str) -> str:
+    return ("The worker revised the plan.\n\nPLAN (line numbers at the left are not part of "
+            f"it):\n{_fence(numbered(plan), 'markdown')}\n\nReply with only the JSON object.")
+
+
+def plan_revision(findings: list[Finding]) -> str:
+    return ("The reviewer asked for changes to the plan:\n" +
+            "\n".join(_finding_line(f) for f in findings) +
+            "\n\nReply with the whole revised plan (Markdown), nothing else.")
+
+
 def steer_notes(notes: list[str]) -> str:
     """The user's notes (pair.steer), appended to the next worker and reviewer message."""
     if not notes:

@@ -32,6 +32,7 @@ class ResumeState:
     candidate: str | None  # the newest candidate ('\n' endings); None: no proposal yet
     findings: tuple[Finding, ...]  # the last review's
     rounds: int  # rounds run so far (all runs)
+    plan: str | None = None  # the agreed plan, if the session had one
 
 
 def transcript_files(directory: Path, session_id: str) -> list[Path]:
@@ -50,6 +51,7 @@ def load_state(directory: Path, session_id: str) -> ResumeState:
     findings: tuple[Finding, ...] = ()
     rounds = 0
     base = 0
+    plan: str | None = None
     for file in files:
         for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
@@ -59,6 +61,8 @@ def load_state(directory: Path, session_id: str) -> ResumeState:
             kind = event.get("type") if isinstance(event, dict) else None
             if kind == "session_started" and started is None:
                 started = event
+            elif kind == "plan_agreed":
+                plan = event.get("plan")
             elif kind == "proposal":
                 candidate = event.get("candidate")
             elif kind == "reviewed":
@@ -72,7 +76,7 @@ def load_state(directory: Path, session_id: str) -> ResumeState:
     lines = started.get("target_lines") or [1, 1]
     return ResumeState(session_id, str(started.get("path", "")), str(started.get("mode", "pair")),
                        int(lines[0]), int(lines[1]), str(started.get("instruction", "")),
-                       candidate, findings, rounds)
+                       candidate, findings, rounds, plan)
 
 
 def target_offsets(text: str, state: ResumeState) -> tuple[int, int | None]:
@@ -99,4 +103,5 @@ def resume_request(state: ResumeState, text: str, language_id: str = "plaintext"
         seed = (state.candidate, state.findings)
     return PairRequest(document=text, start=start, end=end, path=path or state.path,
                        language_id=language_id, mode=state.mode, seed=seed,
-                       instruction=state.instruction if instruction is None else instruction)
+                       instruction=state.instruction if instruction is None else instruction,
+                       plan=state.plan)

@@ -27,6 +27,9 @@ from pair_lsp.loop.events import (
     Finished,
     ModelReply,
     Notice,
+    PlanAgreed,
+    PlanProposed,
+    PlanReviewed,
     ProofRan,
     Proposal,
     Reviewed,
@@ -85,6 +88,7 @@ class PairRequest:
     mode: str = "pair"  # "pair" | "review"
     # continue from an earlier session: its last candidate and the findings still open
     seed: tuple[str, tuple[Finding, ...]] | None = None
+    plan: str | None = None  # an agreed plan (a continued session): no plan step
 
     @property
     def whole_document(self) -> bool:
@@ -138,6 +142,8 @@ class Session:
         self._steers: list[str] = []  # the user's notes not yet seen by the worker
         self._steers_seen: list[str] = []  # the notes the current round's worker was given
         self._dismissed: set[tuple[str, str]] = set()  # findings the user declined
+        self.plan = request.plan or ""  # the agreed plan: opens every later prompt
+        self._proceed: asyncio.Future[str | None] | None = None  # planApproval = ask
         self.cache = cache or ResponseStore()
         self.sinks = list(sinks or [])
         self.max_rounds = max_rounds or settings.maxRounds
@@ -197,6 +203,19 @@ class Session:
         self.steer(f"I decline finding {finding.id}{quote} (\"{finding.message}\"): "
                    f"{reason.strip() or 'no reason given'}. Do not work on it; reviewers: do "
                    "not raise it again.")
+
+    @property
+    def waiting_for_plan(self) -> bool:
+        return self._proceed is not None and not self._proceed.done()
+
+    def proceed(self, plan: str | None = None) -> bool:
+        """planApproval = ask: go on after the plan, with ``plan`` (the user's edited text) or
+        the agreed one. False when the session is not waiting."""
+        if not self.waiting_for_plan:
+            return False
+        assert self._proceed is not None
+        self._proceed.set_result(plan)
+        return True
 
     def cancel(self) -> None:
         """End the session as cancelled, aborting the model call in flight."""
@@ -305,6 +324,8 @@ class Session:
             self._latest = candidate
             first += "\n\n" + prompts.worker_revision(0, list(self.request.seed[1]), candidate,
                                                       self.task.language_id)
+        if self.request.plan is None and self.request.seed is None and self._plan_enabled():
+            await self._plan_step()
         seen = [self._eol.text, candidate]
         previous_signatures: set[tuple[str, str]] | None = None
         verdict: Verdict | None = None
@@ -341,6 +362,85 @@ class Session:
             self._check_budget()
         raise _Stop("exhausted", "max_rounds")
 
+    def _plan_enabled(self) -> bool:
+        mode = self.settings.plan
+        return mode == "on" or (mode == "auto" and self.request.whole_document)
+
+    async def _plan_step(self) -> None:
+        """Round 0: the worker writes a plan, the (first) reviewer approves or revises it, at
+        most planRounds times; with planApproval = ask the user then proceeds or cancels."""
+        assert self.worker is not None
+        provider, role = self.reviewers[0]
+        worker_conv, reviewer_conv = _Conversation(), _Conversation()
+        worker_conv.user(prompts.plan_task(self.task))
+        plan, approved = "", False
+        rounds = self.settings.planRounds
+        for attempt in range(1, rounds + 1):
+            text = await self._call(0, "worker", self.worker, ModelRequest(
+                role="worker", system=prompts.PLAN_WORKER_SYSTEM,
+                messages=tuple(worker_conv.messages),
+                max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
+            worker_conv.assistant(text)
+            plan = _unfence(text)
+            self._emit(PlanProposed(attempt, plan))
+            reviewer_conv.user(prompts.plan_review(self.task, plan) if attempt == 1
+                               else prompts.plan_revision_for_reviewer(plan))
+            text = await self._call(0, "reviewer", provider, ModelRequest(
+                role="reviewer", system=prompts.PLAN_REVIEWER_SYSTEM,
+                messages=tuple(reviewer_conv.messages), json_schema=REVIEW_SCHEMA,
+                max_output_tokens=role.maxOutputTokens, temperature=None), attempt,
+                role_config=role)
+            reviewer_conv.assistant(text)
+            try:
+                verdict = parse_review(text)
+            except ReviewParseError as exc:
+                verdict = exc.salvage or Verdict("revise", "", [])
+                self._emit(Notice(f"the reviewer's verdict on the plan could not be read "
+                                  f"({exc})", "warning"))
+            self._emit(PlanReviewed(attempt, verdict.verdict, verdict.summary,
+                                    tuple(verdict.findings)))
+            if verdict.verdict == "approve":
+                approved = True
+                break
+            if attempt < rounds:
+                worker_conv.user(prompts.plan_revision(verdict.findings))
+        if not approved:
+            self._emit(Notice(f"the plan was not approved after {rounds} round(s); the "
+                              "worker goes on with its last plan", "warning"))
+        waiting = self.settings.planApproval == "ask"
+        saved = await self._save_plan(plan)
+        self.plan = plan
+        if waiting:  # before the event: a sink may proceed at once
+            self.role = "plan"
+            self._proceed = asyncio.get_running_loop().create_future()
+        self._emit(PlanAgreed(plan, approved, waiting, saved))
+        if self._proceed is not None:
+            edited = await self._proceed
+            if edited is not None and edited.strip() and edited.strip() != plan:
+                self.plan = edited.strip()
+                saved = await self._save_plan(self.plan)
+                self._emit(PlanAgreed(self.plan, approved, False, saved))
+
+    async def _save_plan(self, plan: str) -> str:
+        """planSave: the plan in .pair/PLAN.md of the workspace; its path ("" when not)."""
+        if not self.settings.planSave:
+            return ""
+        if self.workspace is None:
+            self._emit(Notice("planSave: no workspace folder to write .pair/PLAN.md in",
+                              "warning"))
+            return ""
+        path = self.workspace / ".pair" / "PLAN.md"
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(plan.rstrip("\n") + "\n", encoding="utf-8")
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            self._emit(Notice(f"planSave: could not write {path}: {exc}", "warning"))
+            return ""
+        return str(path)
+
     def _check_budget(self) -> None:
         budget = self.settings.maxTokens
         if budget and self._usage.total > budget:
@@ -357,7 +457,8 @@ class Session:
         tolerant_all: list[int] = []
         for attempt in range(1, self.settings.matchRetries + 2):
             text = await self._call(round_no, "worker", self.worker, ModelRequest(
-                role="worker", system=prompts.WORKER_SYSTEM, messages=tuple(conv.messages),
+                role="worker", system=prompts.with_plan(prompts.WORKER_SYSTEM, self.plan,
+                                                        "worker"), messages=tuple(conv.messages),
                 max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
             conv.assistant(text)
             reply = parse_worker_reply(text)
@@ -469,7 +570,9 @@ class Session:
         for attempt in (1, 2):
             text = await self._call(
                 round_no, "reviewer", provider,
-                ModelRequest(role="reviewer", system=prompts.REVIEWER_SYSTEM,
+                ModelRequest(role="reviewer",
+                             system=prompts.with_plan(prompts.REVIEWER_SYSTEM, self.plan,
+                                                      "reviewer"),
                              messages=tuple(conv.messages), json_schema=REVIEW_SCHEMA,
                              max_output_tokens=role.maxOutputTokens, temperature=None),
                 attempt, reader=reader, role_config=role)
@@ -618,6 +721,14 @@ class Session:
                             tuple(self._round_tokens))
         self.finished = finished
         self._emit(finished)
+
+
+def _unfence(text: str) -> str:
+    """A plan the model wrapped whole in a code fence, without the fence."""
+    lines = text.strip().split("\n")
+    if len(lines) >= 2 and lines[0].startswith("```") and lines[-1].strip().startswith("```"):
+        lines = lines[1:-1]
+    return "\n".join(lines).strip()
 
 
 def _surroundings(doc: str, start: int, end: int, lines: int) -> tuple[str, str]:

@@ -167,7 +167,7 @@ class SessionManager:
                   max_rounds: int | None = None, text: str | None = None,
                   version: int | None = None, previous: Record | None = None,
                   session_id: str | None = None, round_base: int = 0,
-                  ) -> dict[str, Any]:
+                  plan: str | None = None) -> dict[str, Any]:
         """Run a session to its end and return the command result.
 
         ``text``/``version``: the document as the request saw it (default: as it is now).
@@ -180,7 +180,7 @@ class SessionManager:
                               language_id=doc.language_id or "plaintext",
                               instruction=instruction, mode=mode,
                               diagnostics=diagnostics,
-                              seed=seed)
+                              seed=seed, plan=plan)
         record = Record(session=None,  # type: ignore[arg-type]
                         uri=uri, version=version, document=text, start=start, end=stop,
                         first_line=text.count("\n", 0, start) + 1, request_id=request_id,
@@ -572,7 +572,8 @@ class SessionManager:
             instruction=instruction if instruction is not None
             else record.session.request.instruction,
             diagnostics=record.session.request.diagnostics,
-            seed=seed, max_rounds=rounds, previous=record)
+            seed=seed, max_rounds=rounds, previous=record,
+            plan=record.session.plan or None)
 
     def steer(self, record: Record, message: str) -> None:
         """A note from the user: a running session's next worker turn sees it; an ended
@@ -594,10 +595,10 @@ class SessionManager:
         if text is None:
             raise ResumeError(f"open {state.path} in the editor first")
         request = resume_request(state, text, instruction=instruction)
-        seed = request.seed
         return await self.run(uri, request.start, request.end, mode=state.mode,
-                              instruction=request.instruction, seed=seed, max_rounds=rounds,
-                              session_id=session_id, round_base=state.rounds)
+                              instruction=request.instruction, seed=request.seed,
+                              max_rounds=rounds, session_id=session_id,
+                              round_base=state.rounds, plan=request.plan)
 
     async def retry(self, record: Record) -> dict[str, Any] | None:
         """Run a failed or cancelled session's request again, as a new session."""

@@ -111,3 +111,51 @@ async def test_plan_approval_ask_can_be_cancelled(fake: FakeModelServer,
     done = await task
     await factory.aclose()
     assert done.status == "cancelled" and len(fake.requests) == 2
+
+
+async def test_server_plan_approval_ask_shows_the_plan_and_proceeds(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    """pair/plan names a Markdown file holding the plan; pair.proceed without `plan` reads the
+    plan document as the editor holds it (the user's edit)."""
+    import os
+
+    from lsprotocol import types
+
+    from tests.test_server import execute
+    from tests.test_trust import lsp_server
+
+    path = tmp_path / "m.py"
+    path.write_text(BUGGY)
+    uri = path.as_uri()
+    fake.script("w", [PLAN1, WORKER_R1])
+    fake.script("r", [APPROVE, APPROVE])
+    init = pair_settings(fake, "openai", "anthropic", tmp_path, plan="on", planApproval="ask")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAIR_LSP_")}
+    async with lsp_server(init, env, None) as client:
+        plans: list[Any] = []
+        @client.feature("pair/plan")
+        def on_plan(params: Any) -> None:
+            plans.append(params)
+
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=BUGGY)))
+        running = asyncio.create_task(execute(client, "pair.document", {"uri": uri}))
+        for _ in range(600):
+            if plans:
+                break
+            await asyncio.sleep(0.05)
+        assert plans, "no pair/plan notification"
+        note = plans[0]
+        plan_uri = note["uri"] if isinstance(note, dict) else note.uri
+        plan_path = note["planPath"] if isinstance(note, dict) else note.planPath
+        assert await asyncio.to_thread(Path(plan_path).read_text) == PLAN1.strip() + "\n"
+        edited = PLAN1 + "2. Keep the name `largest`.\n"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=plan_uri, language_id="markdown", version=1,
+                                   text=edited)))
+        sid = note["sessionId"] if isinstance(note, dict) else note.sessionId
+        assert await execute(client, "pair.proceed", {"sessionId": sid}) == {"ok": True}
+        result = await running
+        assert result["status"] == "approved"
+    w = [r for r in fake.requests if r.model == "w"]
+    assert "Keep the name `largest`" in json.dumps(w[1].body)

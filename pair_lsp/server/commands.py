@@ -21,7 +21,7 @@ from pair_lsp.server.core import PairServer
 COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
             "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied",
             "pair.discard", "pair.continue", "pair.retry", "pair.dismiss",
-            "pair.steer")
+            "pair.steer", "pair.proceed")
 
 
 def invalid(message: str) -> JsonRpcInvalidParams:
@@ -263,6 +263,14 @@ def register(ls: PairServer) -> None:
         if not message:
             raise invalid("pair.steer: 'message' is empty")
         ls.sessions.steer(record, message)
+        return {"ok": True}
+
+    @ls.command("pair.proceed")
+    def pair_proceed(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.proceed", args)
+        plan = _str("pair.proceed", _obj("pair.proceed", args), "plan")
+        if not ls.sessions.proceed(record, plan):
+            raise invalid("pair.proceed: the session is not waiting for its plan")
         return {"ok": True}
 
     @ls.command("pair.markApplied")

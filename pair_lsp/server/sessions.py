@@ -17,6 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -69,6 +70,7 @@ class Record:
     declined: dict[str, tuple[Finding, str]] = field(default_factory=dict)
     dismissed: set[tuple[str, str]] = field(default_factory=set)  # finding signatures
     notes: tuple[str, ...] = ()
+    plan_path: str = ""  # planApproval = ask: the Markdown file showing the plan
     steers: list[str] = field(default_factory=list)  # pair.steer on an ended session: for
     # its next run (pair.continue)
 
@@ -255,6 +257,8 @@ class SessionManager:
             self._settle_findings(record, event.round, event.findings)
         elif isinstance(event, ev.Declined):
             self._declined(record, event)
+        elif isinstance(event, ev.PlanAgreed) and event.waiting:
+            self.server.spawn(self._show_plan(record, event))
         elif isinstance(event, ev.Finished):
             record.finished = event
             self._final_findings(record)
@@ -417,7 +421,7 @@ class SessionManager:
             return
         record.last_status = now
         s = record.session
-        provider = s.worker if s.role == "worker" else s.reviewer
+        provider = {"worker": s.worker, "reviewer": s.reviewer}.get(s.role)
         f = record.finished
         self.server.protocol.notify("pair/status", {
             "sessionId": record.id, "uri": record.uri,
@@ -575,6 +579,36 @@ class SessionManager:
             seed=seed, max_rounds=rounds, previous=record,
             plan=record.session.plan or None)
 
+    async def _show_plan(self, record: Record, event: ev.PlanAgreed) -> None:
+        """planApproval = ask: the plan as a Markdown file the user can read and edit, shown
+        (window/showDocument) and announced (`pair/plan`); pair.proceed or pair.cancel next."""
+        path = Path(event.saved_to) if event.saved_to else None
+        if path is None:
+            factory = self.server.factory()
+            folder = transcript_dir(factory.settings.transcript, factory.workspace)
+            path = folder / f"plan-{record.id}.md"
+            try:
+                await asyncio.to_thread(_write_private, path, event.plan + "\n")
+            except OSError as exc:
+                self.server.show_error(f"Pair: could not write the plan to {path}: {exc}")
+        record.plan_path = str(path)
+        uri = _uri_of(str(path))
+        self.server.protocol.notify("pair/plan", {"sessionId": record.id, "uri": uri,
+                                                  "planPath": str(path)})
+        with contextlib.suppress(Exception):  # clients without showDocument get the note
+            await self.server.window_show_document_async(types.ShowDocumentParams(
+                uri=uri, take_focus=True))
+
+    def proceed(self, record: Record, plan: str | None) -> bool:
+        """Go on after the plan: with ``plan``, else the plan document's text as the editor
+        holds it (or as saved)."""
+        if plan is None and record.plan_path:
+            plan = self.server.current_text(_uri_of(record.plan_path))
+            if plan is None:
+                with contextlib.suppress(OSError):
+                    plan = Path(record.plan_path).read_text(encoding="utf-8")
+        return record.session.proceed(plan)
+
     def steer(self, record: Record, message: str) -> None:
         """A note from the user: a running session's next worker turn sees it; an ended
         session's next run (pair.continue) does."""
@@ -610,6 +644,14 @@ class SessionManager:
         return await self.run(record.uri, start, None if req.end is None else end,
                               mode=req.mode, instruction=req.instruction,
                               diagnostics=req.diagnostics)
+
+
+def _write_private(path: Path, text: str) -> None:
+    from pair_lsp.private_files import private_dir, private_file
+
+    private_dir(path.parent, tighten=path.parent.name == "transcripts")
+    with private_file(path, "w") as fh:
+        fh.write(text)
 
 
 def _uri_of(path: str) -> str:

@@ -12,8 +12,10 @@ from pair_lsp.config import parse_settings
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding, Verdict
 from pair_lsp.loop.reviewers import merge_verdicts
-from pair_lsp.loop.session import PairRequest
+from pair_lsp.loop.session import PairRequest, Session
 from pair_lsp.runner import SessionFactory
+from pair_lsp.server.outcome import progress_text
+from pair_lsp.server.sessions import Record
 from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests.conftest import pair_settings, role
 from tests.scripts import APPROVE, BUGGY, WORKER_R1, WORKER_R2, finding, review
@@ -22,7 +24,7 @@ ORDERS = [("anthropic", "openai"), ("openai", "anthropic")]
 
 
 async def run(fake: FakeModelServer, tmp: Path, orders: tuple[str, str],
-              **extra: Any) -> tuple[ev.Finished, list[ev.Event]]:
+              **extra: Any) -> tuple[ev.Finished, list[ev.Event], Session]:
     data = pair_settings(fake, "openai-chat", "openai", tmp, **extra)
     data["reviewers"] = [role(fake, orders[0], "r1"), role(fake, orders[1], "r2")]
     settings, errors = parse_settings(data)
@@ -34,7 +36,7 @@ async def run(fake: FakeModelServer, tmp: Path, orders: tuple[str, str],
     for event in events:
         json.dumps(event.to_json())
     assert isinstance(events[-1], ev.Finished)
-    return events[-1], events
+    return events[-1], events, session
 
 
 @pytest.mark.parametrize("orders", ORDERS, ids=lambda o: "-".join(o))
@@ -45,7 +47,7 @@ async def test_reviewers_run_concurrently_and_all_must_approve(
     fake.script("r2", [Reply(review("revise", finding("F1", "best = values[0]",
                                                       "an empty list raises IndexError")),
                              delay=1.0), Reply(APPROVE, delay=1.0)])
-    done, events = await run(fake, tmp_path, orders)
+    done, events, session = await run(fake, tmp_path, orders)
     # round 1: r1 approved, r2 asked for a revision -> not approved; round 2: both approve
     assert (done.status, done.rounds) == ("approved", 2)
     by_model = {m: [r for r in fake.requests if r.model == m] for m in ("r1", "r2")}
@@ -59,6 +61,10 @@ async def test_reviewers_run_concurrently_and_all_must_approve(
     assert reviewed[0].verdict == "revise" and reviewed[1].verdict == "approve"
     started = [e for e in events if isinstance(e, ev.RoundStarted) and e.role == "reviewer"]
     assert {e.model for e in started} == {f"{orders[0]}:r1", f"{orders[1]}:r2"}
+    # progress names every reviewer of the round
+    record = Record(session=session, uri="file:///m.py", version=1, document=BUGGY, start=0,
+                    end=len(BUGGY), first_line=1)
+    assert "reviewer (r1, r2)" in progress_text(record)
     # each reviewer has its own conversation: r2's second request holds its own first reply
     assert "an empty list raises IndexError" in json.dumps(by_model["r2"][1].body)
     assert "an empty list raises IndexError" not in json.dumps(by_model["r1"][1].body)
@@ -75,7 +81,7 @@ async def test_merged_findings_show_agreement_and_reach_the_worker_once(
                                       severity="error"),
                               finding("F2", "for v in values:", "iterates the first value "
                                       "twice")), APPROVE])
-    done, events = await run(fake, tmp_path, ORDERS[0])
+    done, events, _ = await run(fake, tmp_path, ORDERS[0])
     assert done.status == "approved"
     first = next(e for e in events if isinstance(e, ev.Reviewed))
     assert [(f.id, f.agreement, f.severity) for f in first.findings] == \

@@ -144,6 +144,7 @@ class Session:
         self._dismissed: set[tuple[str, str]] = set()  # findings the user declined
         self.plan = request.plan or ""  # the agreed plan: opens every later prompt
         self._proceed: asyncio.Future[str | None] | None = None  # planApproval = ask
+        self.proof_message = ""  # the last proof's "proof: passed (2.1 s)"
         self.cache = cache or ResponseStore()
         self.sinks = list(sinks or [])
         self.max_rounds = max_rounds or settings.maxRounds
@@ -535,6 +536,7 @@ class Session:
         config = self.settings.proof
         if not config.command:
             return None
+        self.role = "proof"
         self._emit(RoundStarted(round_no, "proof", config.command[0]))
         doc = self.request.document
         new_doc = apply_edits(doc, region_edits(doc, self._start, self._end, candidate))
@@ -542,6 +544,7 @@ class Session:
                                  *self.settings.reviewers) if (env := r.default_key_env())}
         result = await run_proof(config, workspace=self.workspace, file=Path(self.request.path),
                                  new_text=new_doc, secrets=secrets)
+        self.proof_message = result.message
         self._emit(ProofRan(round_no, result.command, result.exit_code, round(result.seconds, 2),
                             result.output, result.timed_out, result.error, result.passed,
                             result.message))
@@ -623,6 +626,8 @@ class Session:
                     attempt: int, reader: Reader | None = None,
                     role_config: RoleConfig | None = None) -> str:
         self.role = role
+        if role == "worker":
+            self.proof_message = ""
         self._emit(RoundStarted(round_no, role, provider.info.label))
         started = time.monotonic()
         cached = await self.cache.get(provider, request)

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from pair_lsp.config import parse_settings
 from pair_lsp.loop import events as ev
@@ -143,10 +145,9 @@ async def test_server_steer_and_continue_after_a_restart(fake: FakeModelServer,
         assert result["sessionId"] == sid and result["status"] == "approved"
         worker = bodies(fake, "w")[-1]
         assert "an empty list raises IndexError" in worker and "also guard []" in worker
-        # a running session takes a note; an unknown one is an error that says why
-        reply = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="pair.continue", arguments=[{"sessionId": "nosuchsession"}]))
-        assert reply is None or "nosuchsession" in json.dumps(reply)
+        # an unknown session with no transcript is an error that says why
+        with pytest.raises(JsonRpcInvalidParams, match="no transcript of session nosuch"):
+            await execute(client, "pair.continue", {"sessionId": "nosuchsession"})
 
 
 def test_the_transcript_renders_reviewers_proof_and_notes() -> None:

@@ -4,6 +4,7 @@ restart), over real SDKs and real HTTP against the fake model server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -22,7 +23,15 @@ from pair_lsp.loop.session import PairRequest, Session
 from pair_lsp.runner import SessionFactory
 from pair_lsp.testing.fake_server import FakeModelServer
 from tests.conftest import pair_settings
-from tests.scripts import APPROVE, BUGGY, REVISE_EMPTY, WORKER_R1, WORKER_R2
+from tests.scripts import (
+    APPROVE,
+    BUGGY,
+    REVISE_EMPTY,
+    WORKER_R1,
+    WORKER_R2,
+    finding,
+    review,
+)
 from tests.test_server import execute
 from tests.test_trust import lsp_server
 
@@ -165,3 +174,41 @@ def test_the_transcript_renders_reviewers_proof_and_notes() -> None:
                        "line": 2, "suggestion": None, "agreement": "2/2"}]}])
     assert NOTE in text and "proof: failed, exit 1 (2.1 s)" in text and "1 failed" in text
     assert "`anthropic:r`: **revise**" in text and "(2/2 reviewers)" in text
+
+
+async def test_server_steer_and_dismiss_reach_a_running_session(fake: FakeModelServer,
+                                                                tmp_path: Path) -> None:
+    from pair_lsp.testing.fake_server import Reply
+    from tests.test_server import until
+
+    path = tmp_path / "m.py"
+    path.write_text(BUGGY)
+    uri = path.as_uri()
+    init = pair_settings(fake, "openai", "anthropic", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAIR_LSP_")}
+    fake.script("w", [Reply(WORKER_R1, delay=2.0), Reply(WORKER_R2, delay=2.0),
+                      "Kept.\nDECLINE F1: the user declined it"])
+    fake.script("r", [REVISE_EMPTY, review("revise", finding("F1", "raise ValueError",
+                                                             "say which argument was empty")),
+                      APPROVE])
+    async with lsp_server(init, env, None) as client:
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=BUGGY)))
+        running = asyncio.create_task(execute(client, "pair.document", {"uri": uri}))
+        await until(lambda: fake.open_requests == 1, wait=60)  # round 1's worker call
+        status = await execute(client, "pair.status")
+        sid = status["sessions"][0]["sessionId"]
+        assert await execute(client, "pair.steer", {"sessionId": sid, "message": NOTE}) == \
+            {"ok": True}
+        await until(lambda: len([r for r in fake.requests if r.model == "w"]) == 2
+                    and fake.open_requests == 1, wait=60)  # round 2's worker call
+        shown = client.diagnostics.get(uri) or []
+        assert [d.code for d in shown] == ["F1"]
+        assert await execute(client, "pair.dismiss", {
+            "uri": uri, "findingId": "F1", "sessionId": sid,
+            "reason": "callers never pass an empty list"}) == {"dismissed": True}
+        result = await running
+        assert result["status"] == "approved"
+    w = bodies(fake, "w")
+    assert NOTE not in w[0] and NOTE in w[1]
+    assert "I decline finding F1" in w[2] and "callers never pass an empty list" in w[2]

@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="pair a worker and a reviewer model on a file")
-    run.add_argument("file", type=Path)
+    run.add_argument("file", type=Path, nargs="?")
+    run.add_argument("--resume", metavar="SESSION_ID",
+                     help="continue a session from its transcript (same id); -m adds a note")
     run.add_argument("--lines", help="target lines A-B (1-based, inclusive); default: whole file")
     run.add_argument("-m", "--message", "--instruction", dest="instruction", default="",
                      help="what to do (default: improve and fix what is wrong)")
@@ -231,23 +233,39 @@ def _language(path: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    text = read_text_file(args.file)
-    start, end = line_range(text, args.lines)
-    settings = _settings(args, args.file)
     from pair_lsp.loop.session import PairRequest
     from pair_lsp.providers.base import ProviderConfigError
     from pair_lsp.runner import SessionFactory
 
-    request = PairRequest(document=text, start=start, end=end, path=str(args.file),
-                          language_id=_language(args.file), instruction=args.instruction,
-                          mode="review" if args.review_only else "pair")
+    if args.resume:
+        request, settings, rounds = _resume_request(args)
+        args.file = Path(request.path)
+        text = request.document
+    elif args.file is None:
+        raise UserError("run needs a FILE (or --resume SESSION_ID)")
+    else:
+        text = read_text_file(args.file)
+        start, end = line_range(text, args.lines)
+        settings = _settings(args, args.file)
+        request = PairRequest(document=text, start=start, end=end, path=str(args.file),
+                              language_id=_language(args.file), instruction=args.instruction,
+                              mode="review" if args.review_only else "pair")
+        rounds = None
     factory = SessionFactory(settings, workspace=Path.cwd())
     try:
-        session = factory.create(request)
+        session = factory.create(request, session_id=args.resume, max_rounds=rounds)
     except ProviderConfigError as exc:
         raise UserError(str(exc)) from None
+    if args.resume and args.instruction.strip():
+        session.steer(args.instruction)
     printer = ProgressPrinter(quiet=args.quiet)
     session.sinks.append(printer)
+    from pair_lsp.loop import events as ev
+
+    def go_on(event: ev.Event) -> None:  # planApproval = ask: a terminal run goes on
+        if isinstance(event, ev.PlanAgreed) and event.waiting:
+            session.proceed()
+    session.sinks.append(go_on)
     finished = asyncio.run(_drive(session, factory))
     transcript = factory.transcripts.get(session.id)
     if transcript is not None:
@@ -268,6 +286,24 @@ def _run(args: argparse.Namespace) -> int:
         write_atomically(args.file, finished.new_document)
         print(f"applied to {args.file}", file=sys.stderr)
     return EXIT_APPROVED
+
+
+def _resume_request(args: argparse.Namespace) -> tuple[Any, Any, int | None]:
+    """`run --resume ID`: the session's request rebuilt from its transcript (the file as it is
+    now), the settings, and the rounds to run (--max-rounds, else maxRounds)."""
+    from pair_lsp.loop.resume import ResumeError, load_state, resume_request
+    from pair_lsp.transcript import transcript_dir
+
+    near = args.file or Path.cwd()
+    settings = _settings(args, near)
+    try:
+        state = load_state(transcript_dir(settings.transcript, Path.cwd()), args.resume)
+        path = Path(state.path)
+        text = read_text_file(path)
+        request = resume_request(state, text, _language(path))
+    except ResumeError as exc:
+        raise UserError(f"--resume: {exc}") from None
+    return request, settings, args.max_rounds
 
 
 async def _drive(session: Any, factory: Any) -> Any:
@@ -326,6 +362,21 @@ class ProgressPrinter:
                       f"{u.output_tokens} out, {event.latency_ms / 1000:.1f}s{src}")
         elif isinstance(event, ev.Notice):
             self._say(f"{event.level}: {event.message}")
+        elif isinstance(event, ev.ProofRan):
+            self._say(f"round {event.round} · {event.message}")
+        elif isinstance(event, ev.ReviewerVerdict):
+            self._say(f"round {event.round} · reviewer {event.model}: {event.verdict}"
+                      + (f" — {event.findings} finding(s)" if event.findings else ""))
+        elif isinstance(event, ev.PlanProposed):
+            self._say(f"plan · attempt {event.attempt} · worker wrote a plan "
+                      f"({event.plan.count(chr(10)) + 1} lines)")
+        elif isinstance(event, ev.PlanReviewed):
+            self._say(f"plan · attempt {event.attempt} · reviewer: {event.verdict}"
+                      + (f" — {len(event.findings)} finding(s)" if event.findings else ""))
+        elif isinstance(event, ev.PlanAgreed) and not self.quiet:
+            print(event.plan, file=sys.stderr, flush=True)
+        elif isinstance(event, ev.Steered):
+            self._say(f"note from you for the next turn: {event.note}")
         elif isinstance(event, ev.Finished):
             self._say(f"{event.status} ({event.reason}) after {event.rounds} round(s), "
                       f"{event.usage.total} tokens")

@@ -61,6 +61,16 @@ class TranscriptConfig:
 
 
 @dataclass(frozen=True)
+class ProofConfig:
+    """``proof``: a command (argument list, no shell) run on a temporary copy of the workspace
+    with the candidate applied, before each review. An empty command: no proof."""
+
+    command: tuple[str, ...] = ()
+    cwd: str | None = None  # relative to the copy's root ({workspace}); default: the root
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
 class Settings:
     worker: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_WORKER))
     reviewer: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_REVIEWER))
@@ -73,6 +83,22 @@ class Settings:
     reviewOnSaveDelay: float = 1.5  # seconds of quiet before a save review
     cache: CacheConfig = field(default_factory=CacheConfig)
     transcript: TranscriptConfig = field(default_factory=TranscriptConfig)
+    # the loop in full (DESIGN.md): several reviewers, a proof
+    reviewers: tuple[RoleConfig, ...] = ()  # when set, replaces `reviewer`
+    selfReview: bool = False  # the worker's model reviews too
+    proof: ProofConfig = field(default_factory=ProofConfig)
+    plan: str = "off"  # off | auto (on for whole documents) | on: a reviewed plan first
+    planRounds: int = 2
+    planApproval: str = "auto"  # auto | ask: the session waits for the user after the plan
+    planSave: bool = False  # write the agreed plan to .pair/PLAN.md in the workspace
+
+    def review_roles(self) -> tuple[RoleConfig, ...]:
+        """Every reviewer of a round: `reviewers` (or `reviewer`), plus the worker's role with
+        `selfReview`."""
+        roles = self.reviewers or (self.reviewer,)
+        if self.selfReview and self.worker not in roles:
+            roles = (*roles, self.worker)
+        return roles
 
 
 ECHO_LIMIT = 200  # characters of a bad value or name echoed back in a message
@@ -121,8 +147,9 @@ def _check(name: str, value: Any, current: Any) -> Any:
 
 
 _CHOICES = {"provider": PROVIDERS, "structuredOutput": STRUCTURED_OUTPUT,
-            "location": ("state", "workspace")}
-_MINIMUM = {"maxRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
+            "location": ("state", "workspace"), "plan": ("off", "auto", "on"),
+            "planApproval": ("auto", "ask")}
+_MINIMUM = {"maxRounds": 1, "planRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
 
 
 def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any:
@@ -137,6 +164,17 @@ def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any
             errors.append(f"Unknown setting '{prefix}.{cut(str(key))}' ignored.")
             continue
         current = getattr(obj, key)
+        if key == "reviewers" and isinstance(obj, Settings):
+            changes[key] = _reviewers(value, obj.reviewer, path, errors)
+            continue
+        if key == "command" and isinstance(obj, ProofConfig):
+            if isinstance(value, list | tuple) and value and \
+                    all(isinstance(a, str) for a in value):
+                changes[key] = tuple(value)
+            else:
+                errors.append(f"Setting '{path}': expected a non-empty list of strings (the "
+                              f"program and its arguments), got {shown(value)}; no proof.")
+            continue
         if hasattr(current, "__dataclass_fields__"):
             if isinstance(value, str) and key in ("worker", "reviewer"):
                 try:
@@ -158,6 +196,36 @@ def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any
             continue
         changes[key] = checked
     return replace(obj, **changes) if changes else obj
+
+
+def _reviewers(value: Any, base: RoleConfig, path: str,
+               errors: list[str]) -> tuple[RoleConfig, ...]:
+    """`reviewers`: a list of role tables or "PROVIDER:MODEL" strings, each over the defaults of
+    `reviewer` (a table that changes the provider without a model gets that provider's)."""
+    if not isinstance(value, list | tuple):
+        errors.append(f"Setting '{path}': expected a list of roles, got {shown(value)}; "
+                      "using `reviewer`.")
+        return ()
+    roles: list[RoleConfig] = []
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        if isinstance(item, str):
+            try:
+                item = parse_role_spec(item)
+            except ValueError as exc:
+                errors.append(f"Setting '{where}': {exc}; ignored.")
+                continue
+        if not isinstance(item, dict):
+            errors.append(f"Setting '{where}': expected a role table or \"PROVIDER:MODEL\", "
+                          f"got {shown(item)}; ignored.")
+            continue
+        start = base
+        if "provider" in item and item["provider"] != base.provider:
+            start = RoleConfig()  # another provider: none of `reviewer`'s endpoint or key
+            if "model" not in item:
+                item = {**item, "model": default_model(str(item["provider"]))}
+        roles.append(_merge_dataclass(start, item, where, errors))
+    return tuple(roles)
 
 
 def parse_role_spec(spec: str) -> dict[str, str]:
@@ -252,12 +320,12 @@ ROLES = ("worker", "reviewer")
 
 # Settings that run a program, read or write outside the workspace, or send code or keys
 # elsewhere. A project file (.pair-lsp.toml, [tool.pair-lsp]) sets them only when its workspace
-# is trusted; user-level settings (editor, environment, flags) always can. Add "proof" here when
-# that setting lands.
+# is trusted; user-level settings (editor, environment, flags) always can. `proof` runs a
+# program; `reviewers` holds whole roles (their baseUrl, apiKeyCommand, ...).
 TRUST_GATED: tuple[str, ...] = (
     *(f"{role}.{key}" for role in ROLES
       for key in ("apiKeyCommand", "apiKeyEnv", "baseUrl", "modelPath")),
-    "cache.directory", "transcript.directory",
+    "cache.directory", "transcript.directory", "proof",
 )
 
 
@@ -309,6 +377,15 @@ def drop_untrusted(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             if leaf in node:
                 del node[leaf]
                 dropped.append(name)
+    if isinstance(kept.get("reviewers"), list):  # each reviewer is a role: the same keys go
+        gated = {n.split(".", 1)[1] for n in TRUST_GATED if n.startswith("reviewer.")}
+        items = []
+        for i, item in enumerate(kept["reviewers"]):
+            if isinstance(item, dict) and gated & set(item):
+                dropped += [f"reviewers[{i}].{k}" for k in sorted(gated & set(item))]
+                item = {k: v for k, v in item.items() if k not in gated}
+            items.append(item)
+        kept["reviewers"] = items
     return ({"pair": kept} if wrapped else kept), dropped
 
 
@@ -356,6 +433,8 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
     def conv(obj: Any, name: str = "") -> Any:
         if hasattr(obj, "__dataclass_fields__"):
             return {f.name: conv(getattr(obj, f.name), f.name) for f in fields(obj)}
+        if isinstance(obj, tuple):
+            return [conv(x, name) for x in obj]
         if name == "apiKeyCommand" and obj:
             return redact_command(obj)
         return obj

@@ -54,10 +54,11 @@ class SessionFactory:
     def create(self, request: PairRequest, *, sinks: list[Sink] | None = None,
                max_rounds: int | None = None, session_id: str | None = None) -> Session:
         worker = self.provider(self.settings.worker) if request.mode == "pair" else None
-        reviewer = self.provider(self.settings.reviewer)
-        session = Session(request, self.settings, worker, reviewer, cache=self.cache,
+        reviewers = [(self.provider(role), role) for role in self.settings.review_roles()]
+        session = Session(request, self.settings, worker, reviewers[0][0], cache=self.cache,
                           sinks=list(sinks or []), session_id=session_id,
-                          max_rounds=max_rounds)
+                          max_rounds=max_rounds, reviewers=reviewers,
+                          workspace=self.workspace)
         if self.settings.transcript.enabled:
             transcript = Transcript(transcript_dir(self.settings.transcript, self.workspace),
                                     session.id)

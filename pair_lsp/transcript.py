@@ -131,12 +131,42 @@ def render_markdown(events: list[dict[str, Any]]) -> str:
                 out.append(e["summary"] + "\n")
             for f in e["findings"]:
                 line = f" (line {f['line']})" if f.get("line") else ""
-                out.append(f"- **{f['id']}** {f['severity']}{line}: {f['message']}")
+                agreed = f" ({f['agreement']} reviewers)" if f.get("agreement") else ""
+                out.append(f"- **{f['id']}** {f['severity']}{line}{agreed}: {f['message']}")
                 if f.get("quote"):
                     out.append(f"  - at `{f['quote'].strip()}`")
                 if f.get("suggestion"):
                     out.append(f"  - suggestion: {f['suggestion']}")
             out.append("")
+        elif kind == "reviewer_verdict":
+            out.append(f"- reviewer `{e['model']}`: **{e['verdict']}** "
+                       f"({e['findings']} finding(s)) {e['summary']}".rstrip())
+        elif kind == "proof_ran":
+            out.append(f"### Round {e['round']} · {e['message']}\n")
+            out.append(f"`{' '.join(e['command'])}`\n")
+            if e["output"].strip():
+                out.append("```text\n" + e["output"].rstrip("\n") + "\n```\n")
+        elif kind == "plan_proposed":
+            out.append(f"## Plan · attempt {e['attempt']} · worker\n")
+            out.append(e["plan"] + "\n")
+        elif kind == "plan_reviewed":
+            out.append(f"## Plan · attempt {e['attempt']} · reviewer: **{e['verdict']}**\n")
+            if e["summary"]:
+                out.append(e["summary"] + "\n")
+            for f in e["findings"]:
+                out.append(f"- **{f['id']}** {f['severity']}: {f['message']}")
+                if f.get("quote"):
+                    out.append(f"  - at `{f['quote'].strip()}`")
+            out.append("")
+        elif kind == "plan_agreed":
+            state = "approved" if e["approved"] else "not approved (rounds ran out)"
+            wait = "; waiting for the user" if e["waiting"] else ""
+            out.append(f"## Agreed plan ({state}{wait})\n")
+            out.append(e["plan"] + "\n")
+            if e.get("saved_to"):
+                out.append(f"saved to `{e['saved_to']}`\n")
+        elif kind == "steered":
+            out.append(f"> note from the user: {e['note']}\n")
         elif kind == "call_usage":
             u = e["usage"]
             src = " (from cache)" if e["from_cache"] else ""

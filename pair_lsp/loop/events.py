@@ -130,6 +130,65 @@ class Reviewed(Event):
 
 
 @dataclass(frozen=True)
+class ReviewerVerdict(Event):
+    """One reviewer's verdict in a round with several (``Reviewed`` holds the merged one)."""
+
+    round: int
+    model: str
+    verdict: str
+    summary: str
+    findings: int
+
+
+@dataclass(frozen=True)
+class ProofRan(Event):
+    round: int
+    command: tuple[str, ...]
+    exit_code: int | None  # None: timed out or could not start
+    seconds: float
+    output: str  # the tail of its output
+    timed_out: bool
+    error: str
+    passed: bool
+    message: str  # "proof: passed (2.1 s)"
+
+
+@dataclass(frozen=True)
+class PlanProposed(Event):
+    """The worker's plan (Markdown), attempt ``attempt`` of at most planRounds."""
+
+    attempt: int
+    plan: str
+
+
+@dataclass(frozen=True)
+class PlanReviewed(Event):
+    attempt: int
+    verdict: str
+    summary: str
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class PlanAgreed(Event):
+    """The plan every later prompt opens with. ``waiting``: planApproval = ask, the session
+    waits for Session.proceed() (the user's edited text, or this one) or cancel()."""
+
+    plan: str
+    approved: bool  # the reviewer approved it (False: planRounds ran out)
+    waiting: bool
+    saved_to: str = ""  # .pair/PLAN.md when planSave
+
+
+@dataclass(frozen=True)
+class Steered(Event):
+    """A note from the user (pair.steer / run --resume -m) for the next worker turn."""
+
+    round: int
+    note: str
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     status: Status
     reason: str  # approved | max_rounds | same_findings | oscillation | no_change | budget |

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from pair_lsp.loop.proof import ProofResult
 from pair_lsp.loop.protocol import (
     DIVIDER,
     REPLACE_MARK,
@@ -168,6 +169,91 @@ def reviewer_revision(round_no: int, candidate: str, diff_from_previous: str,
                      _fence(numbered(candidate), language))
     parts.append("Review this candidate. Reply with only the JSON object.")
     return "\n\n".join(parts)
+
+
+PLAN_WORKER_SYSTEM = """You are the worker in a pair-programming loop inside a code editor.
+Before any code is written, write a PLAN for the instruction, in Markdown: the steps, the parts
+of the code each step changes, the risks, and how the result will be checked. Be concrete and
+short. Do not write the code itself. A reviewer model will approve or question the plan."""
+
+PLAN_REVIEWER_SYSTEM = f"""You are the reviewer in a pair-programming loop inside a code editor.
+A worker model wrote a PLAN (Markdown) for an instruction on a TARGET region of a file, before
+writing any code. Judge the plan: does it do what was asked, is it correct, does it miss a risk
+or a check? Reply with ONLY a JSON object matching this schema, nothing else:
+{json.dumps(REVIEW_SCHEMA, separators=(",", ":"))}
+- "verdict": "approve" when the plan is sound; otherwise "revise" with at least one finding.
+- Each finding's "quote" is text copied exactly from the PLAN; "line" is its line in the plan."""
+
+
+def with_plan(system: str, plan: str, role: str) -> str:
+    """A system prompt opened by the agreed plan (it stays the cacheable prefix)."""
+    if not plan:
+        return system
+    judge = ("\n- Judge the CANDIDATE against the AGREED PLAN too: a step it skips or "
+             "contradicts is a finding." if role == "reviewer" else
+             "\n- Follow the AGREED PLAN.")
+    return f"{system}{judge}\n\nAGREED PLAN:\n{_fence(plan, 'markdown')}"
+
+
+def plan_task(task: Task) -> str:
+    instruction = task.instruction.strip() or DEFAULT_INSTRUCTION
+    return (f"{_context(task)}\n\nInstruction: {instruction}\n\n"
+            f"TARGET:\n{_fence(task.original, task.language_id)}\n\nWrite the plan.")
+
+
+def plan_review(task: Task, plan: str) -> str:
+    instruction = task.instruction.strip() or DEFAULT_INSTRUCTION
+    return (f"{_context(task)}\n\nInstruction given to the worker: {instruction}\n\n"
+            f"TARGET:\n{_fence(task.original, task.language_id)}\n\n"
+            f"PLAN (line numbers at the left are not part of it):\n"
+            f"{_fence(numbered(plan), 'markdown')}")
+
+
+def plan_revision_for_reviewer(plan: str) -> str:
+    return ("The worker revised the plan.\n\nPLAN (line numbers at the left are not part of "
+            f"it):\n{_fence(numbered(plan), 'markdown')}\n\nReply with only the JSON object.")
+
+
+def plan_revision(findings: list[Finding]) -> str:
+    return ("The reviewer asked for changes to the plan:\n" +
+            "\n".join(_finding_line(f) for f in findings) +
+            "\n\nReply with the whole revised plan (Markdown), nothing else.")
+
+
+def steer_notes(notes: list[str]) -> str:
+    """The user's notes (pair.steer), appended to the next worker and reviewer message."""
+    if not notes:
+        return ""
+    return ("\n\nThe user (the person at the editor) adds:\n" +
+            "\n".join(f"- {n}" for n in notes) + "\nFollow these notes.")
+
+
+def proof_report(proof: ProofResult) -> str:
+    """What the reviewer learns of the proof (no timing: the message stays cacheable)."""
+    command = " ".join(proof.command)
+    if proof.error:
+        state = f"could not run: {proof.error}"
+    elif proof.timed_out:
+        state = "was killed at its timeout (FAILED)"
+    else:
+        state = "PASSED (exit code 0)" if proof.passed else \
+            f"FAILED (exit code {proof.exit_code})"
+    parts = [f"PROOF: the command `{command}` ran on a copy of the workspace with the "
+             f"CANDIDATE applied and {state}."]
+    if proof.output.strip():
+        parts.append("The end of its output:\n" + _fence(proof.output.rstrip("\n")))
+    if not proof.passed:
+        parts.append("Do not approve a candidate whose proof fails, unless the instruction "
+                     "says a failing proof is acceptable; say what the failure shows.")
+    return "\n".join(parts)
+
+
+def proof_failed(proof: ProofResult) -> str:
+    """The finding added when a reviewer approved a candidate whose proof failed."""
+    tail = proof.output.strip().splitlines()[-5:]
+    what = proof.error or ("timed out" if proof.timed_out else f"exit code {proof.exit_code}")
+    return (f"The proof `{' '.join(proof.command)}` failed ({what}); the candidate must pass "
+            "it." + ("\nIts output ends:\n" + "\n".join(tail) if tail else ""))
 
 
 def reviewer_repair(reason: str) -> str:

@@ -120,14 +120,19 @@ class Finding:
     quote: str = ""
     line: int | None = None  # 1-based in the text under review: a hint only
     suggestion: str | None = None
+    agreement: str | None = None  # several reviewers: how many raised it, e.g. "2/2"
 
     def signature(self) -> tuple[str, str]:
         """What makes two rounds' findings 'the same' (ids and wording drift)."""
         return (" ".join(self.quote.split()), " ".join(self.message.lower().split()))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "severity": self.severity, "message": self.message,
-                "quote": self.quote, "line": self.line, "suggestion": self.suggestion}
+        data: dict[str, Any] = {"id": self.id, "severity": self.severity,
+                                "message": self.message, "quote": self.quote, "line": self.line,
+                                "suggestion": self.suggestion}
+        if self.agreement is not None:
+            data["agreement"] = self.agreement
+        return data
 
 
 @dataclass

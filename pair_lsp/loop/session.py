@@ -13,10 +13,11 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pair_lsp.config import Settings
+from pair_lsp.config import RoleConfig, Settings
 from pair_lsp.loop import prompts
 from pair_lsp.loop.events import (
     CallUsage,
@@ -26,14 +27,21 @@ from pair_lsp.loop.events import (
     Finished,
     ModelReply,
     Notice,
+    PlanAgreed,
+    PlanProposed,
+    PlanReviewed,
+    ProofRan,
     Proposal,
     Reviewed,
+    ReviewerVerdict,
     RoundStarted,
     SessionStarted,
     Status,
+    Steered,
     StreamProgress,
 )
 from pair_lsp.loop.matching import apply_blocks
+from pair_lsp.loop.proof import ProofResult, failure_allowed, run_proof
 from pair_lsp.loop.protocol import (
     REVIEW_SCHEMA,
     Decline,
@@ -44,6 +52,7 @@ from pair_lsp.loop.protocol import (
     parse_review,
     parse_worker_reply,
 )
+from pair_lsp.loop.reviewers import merge_verdicts
 from pair_lsp.loop.textops import Eol, apply_edits, region_edits, unified_diff
 from pair_lsp.providers.base import (
     Message,
@@ -79,6 +88,7 @@ class PairRequest:
     mode: str = "pair"  # "pair" | "review"
     # continue from an earlier session: its last candidate and the findings still open
     seed: tuple[str, tuple[Finding, ...]] | None = None
+    plan: str | None = None  # an agreed plan (a continued session): no plan step
 
     @property
     def whole_document(self) -> bool:
@@ -118,12 +128,23 @@ class Session:
     def __init__(self, request: PairRequest, settings: Settings, worker: Provider | None,
                  reviewer: Provider, *, cache: ResponseStore | None = None,
                  sinks: list[Sink] | None = None, session_id: str | None = None,
-                 max_rounds: int | None = None):
+                 max_rounds: int | None = None,
+                 reviewers: Sequence[tuple[Provider, RoleConfig]] | None = None,
+                 workspace: Path | None = None):
         self.id = session_id or uuid.uuid4().hex[:12]
         self.request = request
         self.settings = settings
         self.worker = worker
         self.reviewer = reviewer
+        # every reviewer of a round (settings.review_roles()); one: just `reviewer`
+        self.reviewers = list(reviewers or [(reviewer, settings.reviewer)])
+        self.workspace = workspace
+        self._steers: list[str] = []  # the user's notes not yet seen by the worker
+        self._steers_seen: list[str] = []  # the notes the current round's worker was given
+        self._dismissed: set[tuple[str, str]] = set()  # findings the user declined
+        self.plan = request.plan or ""  # the agreed plan: opens every later prompt
+        self._proceed: asyncio.Future[str | None] | None = None  # planApproval = ask
+        self.proof_message = ""  # the last proof's "proof: passed (2.1 s)"
         self.cache = cache or ResponseStore()
         self.sinks = list(sinks or [])
         self.max_rounds = max_rounds or settings.maxRounds
@@ -167,6 +188,35 @@ class Session:
     @property
     def tokens(self) -> int:
         return self._usage.total + self._inflight_tokens
+
+    def steer(self, note: str) -> None:
+        """A note from the user: the next worker turn, and that round's reviewers, see it."""
+        if note.strip():
+            self._steers.append(note.strip())
+            if self._task is not None:  # else told right after SessionStarted
+                self._emit(Steered(self.round, note.strip()))
+
+    def dismiss(self, finding: Finding, reason: str = "") -> None:
+        """The user dismissed a finding mid-session: it counts as declined by the user, with
+        their reason, for both models (the worker is not asked to address it again)."""
+        self._dismissed.add(finding.signature())
+        quote = f" at `{finding.quote.strip()}`" if finding.quote.strip() else ""
+        self.steer(f"I decline finding {finding.id}{quote} (\"{finding.message}\"): "
+                   f"{reason.strip() or 'no reason given'}. Do not work on it; reviewers: do "
+                   "not raise it again.")
+
+    @property
+    def waiting_for_plan(self) -> bool:
+        return self._proceed is not None and not self._proceed.done()
+
+    def proceed(self, plan: str | None = None) -> bool:
+        """planApproval = ask: go on after the plan, with ``plan`` (the user's edited text) or
+        the agreed one. False when the session is not waiting."""
+        if not self.waiting_for_plan:
+            return False
+        assert self._proceed is not None
+        self._proceed.set_result(plan)
+        return True
 
     def cancel(self) -> None:
         """End the session as cancelled, aborting the model call in flight."""
@@ -227,14 +277,19 @@ class Session:
             self._emit(SessionStarted(
                 self.id, self.request.mode,
                 self.worker.info.label if self.worker else "",
-                self.reviewer.info.label, self.max_rounds, self.request.path,
+                ", ".join(p.info.label for p, _ in self.reviewers), self.max_rounds,
+                self.request.path,
                 (self.task.first_line, self.task.first_line + max(
                     0, self._eol.text.rstrip("\n").count("\n"))),
                 self.request.instruction,
-                tuple(dict.fromkeys(n for p in (self.worker, self.reviewer) if p
+                tuple(dict.fromkeys(n for p in (self.worker, *(r for r, _ in self.reviewers))
+                                    if p
                                     for n in p.info.notes))))
+            for note in self._steers:  # notes given before the session started
+                self._emit(Steered(0, note))
             if self.request.mode == "review":
                 self.round = 1
+                self._steers_seen, self._steers = self._steers, []
                 verdict = await self._review_round(1, candidate, None, [], "")
                 status: Status = "approved" if verdict.verdict == "approve" else "exhausted"
                 raise _Stop(status, "approved" if status == "approved" else "review")
@@ -262,7 +317,7 @@ class Session:
         """Rounds until a stop: always ends by raising _Stop (or an error)."""
         assert self.worker is not None
         worker_conv = _Conversation()
-        reviewer_conv = _Conversation()
+        reviewer_convs = [_Conversation() for _ in self.reviewers]
         candidate = self._eol.text
         first = prompts.worker_task(self.task)
         if self.request.seed is not None:
@@ -270,17 +325,20 @@ class Session:
             self._latest = candidate
             first += "\n\n" + prompts.worker_revision(0, list(self.request.seed[1]), candidate,
                                                       self.task.language_id)
-        worker_conv.user(first)
+        if self.request.plan is None and self.request.seed is None and self._plan_enabled():
+            await self._plan_step()
         seen = [self._eol.text, candidate]
         previous_signatures: set[tuple[str, str]] | None = None
         verdict: Verdict | None = None
         for round_no in range(1, self.max_rounds + 1):
             self.round = round_no
             self._round_tokens.append(0)
-            if verdict is not None:
-                worker_conv.user(prompts.worker_revision(
-                    round_no - 1, verdict.findings,
-                    None if self._verbatim else candidate, self.task.language_id))
+            message = first if verdict is None else prompts.worker_revision(
+                round_no - 1, [f for f in verdict.findings
+                               if f.signature() not in self._dismissed],
+                None if self._verbatim else candidate, self.task.language_id)
+            self._steers_seen, self._steers = self._steers, []
+            worker_conv.user(message + prompts.steer_notes(self._steers_seen))
             new_candidate, declines, explanation = await self._work_round(
                 round_no, worker_conv, candidate)
             if new_candidate == candidate and not declines:
@@ -295,7 +353,7 @@ class Session:
             seen.append(candidate)
             self._check_budget()
             verdict = await self._review_round(round_no, candidate, previous, declines,
-                                               explanation, reviewer_conv)
+                                               explanation, reviewer_convs)
             if verdict.verdict == "approve":
                 raise _Stop("approved", "approved")
             signatures = {f.signature() for f in verdict.findings}
@@ -304,6 +362,85 @@ class Session:
             previous_signatures = signatures
             self._check_budget()
         raise _Stop("exhausted", "max_rounds")
+
+    def _plan_enabled(self) -> bool:
+        mode = self.settings.plan
+        return mode == "on" or (mode == "auto" and self.request.whole_document)
+
+    async def _plan_step(self) -> None:
+        """Round 0: the worker writes a plan, the (first) reviewer approves or revises it, at
+        most planRounds times; with planApproval = ask the user then proceeds or cancels."""
+        assert self.worker is not None
+        provider, role = self.reviewers[0]
+        worker_conv, reviewer_conv = _Conversation(), _Conversation()
+        worker_conv.user(prompts.plan_task(self.task))
+        plan, approved = "", False
+        rounds = self.settings.planRounds
+        for attempt in range(1, rounds + 1):
+            text = await self._call(0, "worker", self.worker, ModelRequest(
+                role="worker", system=prompts.PLAN_WORKER_SYSTEM,
+                messages=tuple(worker_conv.messages),
+                max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
+            worker_conv.assistant(text)
+            plan = _unfence(text)
+            self._emit(PlanProposed(attempt, plan))
+            reviewer_conv.user(prompts.plan_review(self.task, plan) if attempt == 1
+                               else prompts.plan_revision_for_reviewer(plan))
+            text = await self._call(0, "reviewer", provider, ModelRequest(
+                role="reviewer", system=prompts.PLAN_REVIEWER_SYSTEM,
+                messages=tuple(reviewer_conv.messages), json_schema=REVIEW_SCHEMA,
+                max_output_tokens=role.maxOutputTokens, temperature=None), attempt,
+                role_config=role)
+            reviewer_conv.assistant(text)
+            try:
+                verdict = parse_review(text)
+            except ReviewParseError as exc:
+                verdict = exc.salvage or Verdict("revise", "", [])
+                self._emit(Notice(f"the reviewer's verdict on the plan could not be read "
+                                  f"({exc})", "warning"))
+            self._emit(PlanReviewed(attempt, verdict.verdict, verdict.summary,
+                                    tuple(verdict.findings)))
+            if verdict.verdict == "approve":
+                approved = True
+                break
+            if attempt < rounds:
+                worker_conv.user(prompts.plan_revision(verdict.findings))
+        if not approved:
+            self._emit(Notice(f"the plan was not approved after {rounds} round(s); the "
+                              "worker goes on with its last plan", "warning"))
+        waiting = self.settings.planApproval == "ask"
+        saved = await self._save_plan(plan)
+        self.plan = plan
+        if waiting:  # before the event: a sink may proceed at once
+            self.role = "plan"
+            self._proceed = asyncio.get_running_loop().create_future()
+        self._emit(PlanAgreed(plan, approved, waiting, saved))
+        if self._proceed is not None:
+            edited = await self._proceed
+            if edited is not None and edited.strip() and edited.strip() != plan:
+                self.plan = edited.strip()
+                saved = await self._save_plan(self.plan)
+                self._emit(PlanAgreed(self.plan, approved, False, saved))
+
+    async def _save_plan(self, plan: str) -> str:
+        """planSave: the plan in .pair/PLAN.md of the workspace; its path ("" when not)."""
+        if not self.settings.planSave:
+            return ""
+        if self.workspace is None:
+            self._emit(Notice("planSave: no workspace folder to write .pair/PLAN.md in",
+                              "warning"))
+            return ""
+        path = self.workspace / ".pair" / "PLAN.md"
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(plan.rstrip("\n") + "\n", encoding="utf-8")
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            self._emit(Notice(f"planSave: could not write {path}: {exc}", "warning"))
+            return ""
+        return str(path)
 
     def _check_budget(self) -> None:
         budget = self.settings.maxTokens
@@ -321,7 +458,8 @@ class Session:
         tolerant_all: list[int] = []
         for attempt in range(1, self.settings.matchRetries + 2):
             text = await self._call(round_no, "worker", self.worker, ModelRequest(
-                role="worker", system=prompts.WORKER_SYSTEM, messages=tuple(conv.messages),
+                role="worker", system=prompts.with_plan(prompts.WORKER_SYSTEM, self.plan,
+                                                        "worker"), messages=tuple(conv.messages),
                 max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
             conv.assistant(text)
             reply = parse_worker_reply(text)
@@ -363,47 +501,105 @@ class Session:
 
     async def _review_round(self, round_no: int, candidate: str, previous: str | None,
                             declines: list[Decline], explanation: str,
-                            conv: _Conversation | None = None) -> Verdict:
-        conv = conv if conv is not None else _Conversation()
+                            convs: list[_Conversation] | None = None) -> Verdict:
+        """The proof (when set), then every reviewer at once; their verdicts merged."""
+        convs = convs if convs is not None else [_Conversation() for _ in self.reviewers]
+        proof = await self._proof(round_no, candidate)
+        if len(self.reviewers) == 1:
+            verdict = await self._review_one(round_no, 0, convs[0], candidate, previous,
+                                             declines, explanation, proof)
+        else:
+            results = await asyncio.gather(
+                *(self._review_one(round_no, i, conv, candidate, previous, declines,
+                                   explanation, proof) for i, conv in enumerate(convs)),
+                return_exceptions=True)
+            for item in results:  # the first failure ends the round (the others are done)
+                if isinstance(item, BaseException):
+                    raise item
+            verdicts = [v for v in results if isinstance(v, Verdict)]
+            labels = [p.info.label for p, _ in self.reviewers]
+            for label, v in zip(labels, verdicts, strict=True):
+                self._emit(ReviewerVerdict(round_no, label, v.verdict, v.summary,
+                                           len(v.findings)))
+            verdict = merge_verdicts(verdicts, labels)
+        if proof is not None and not proof.passed and verdict.verdict == "approve" \
+                and not failure_allowed(self.request.instruction):
+            finding = Finding(f"F{len(verdict.findings) + 1}", prompts.proof_failed(proof),
+                              "error")
+            self._emit(Notice("the reviewer approved but the proof failed: not approved",
+                              "warning"))
+            verdict = Verdict("revise", verdict.summary, [*verdict.findings, finding])
+        self._reviewed(round_no, verdict)
+        return verdict
+
+    async def _proof(self, round_no: int, candidate: str) -> ProofResult | None:
+        config = self.settings.proof
+        if not config.command:
+            return None
+        self.role = "proof"
+        self._emit(RoundStarted(round_no, "proof", config.command[0]))
+        doc = self.request.document
+        new_doc = apply_edits(doc, region_edits(doc, self._start, self._end, candidate))
+        secrets = {env for r in (self.settings.worker, self.settings.reviewer,
+                                 *self.settings.reviewers) if (env := r.default_key_env())}
+        result = await run_proof(config, workspace=self.workspace, file=Path(self.request.path),
+                                 new_text=new_doc, secrets=secrets)
+        self.proof_message = result.message
+        self._emit(ProofRan(round_no, result.command, result.exit_code, round(result.seconds, 2),
+                            result.output, result.timed_out, result.error, result.passed,
+                            result.message))
+        return result
+
+    async def _review_one(self, round_no: int, index: int, conv: _Conversation,
+                          candidate: str, previous: str | None, declines: list[Decline],
+                          explanation: str, proof: ProofResult | None) -> Verdict:
+        """One reviewer's verdict, in its own conversation."""
+        provider, role = self.reviewers[index]
+        report = "" if proof is None else "\n\n" + prompts.proof_report(proof)
+        steers = prompts.steer_notes(self._steers_seen)
         if not conv.messages:
             diff = unified_diff(self._eol.text, candidate, self.request.path)
             conv.user(prompts.reviewer_task(self.task, candidate, diff,
-                                            review_only=self.request.mode == "review"))
+                                            review_only=self.request.mode == "review")
+                      + steers + report)
         else:
             diff = unified_diff(previous or "", candidate, self.request.path)
             conv.user(prompts.reviewer_revision(round_no, candidate, diff, declines,
-                                                self.task.language_id, explanation))
+                                                self.task.language_id, explanation)
+                      + steers + report)
         last_error = ""
+        # only the first reviewer's findings stream to the editor (their ids survive merging)
+        reader = self._finding_reader(round_no) if index == 0 else None
         for attempt in (1, 2):
             text = await self._call(
-                round_no, "reviewer", self.reviewer,
-                ModelRequest(role="reviewer", system=prompts.REVIEWER_SYSTEM,
+                round_no, "reviewer", provider,
+                ModelRequest(role="reviewer",
+                             system=prompts.with_plan(prompts.REVIEWER_SYSTEM, self.plan,
+                                                      "reviewer"),
                              messages=tuple(conv.messages), json_schema=REVIEW_SCHEMA,
-                             max_output_tokens=self.settings.reviewer.maxOutputTokens,
-                             temperature=None),
-                attempt, reader=self._finding_reader(round_no))
+                             max_output_tokens=role.maxOutputTokens, temperature=None),
+                attempt, reader=reader, role_config=role)
             conv.assistant(text)
             try:
-                verdict = parse_review(text)
+                return parse_review(text)
             except ReviewParseError as exc:
                 last_error = str(exc)
                 if exc.salvage is not None:
                     verdict = exc.salvage
-                    self._emit(Notice(f"the reviewer's reply was cut off ({exc}); kept its "
-                                      f"verdict and {len(verdict.findings)} complete "
-                                      "finding(s)", "warning"))
-                    self._reviewed(round_no, verdict)
+                    self._emit(Notice(f"the reviewer's reply was cut off ({exc}; "
+                                      f"{provider.info.label}); kept its verdict and "
+                                      f"{len(verdict.findings)} complete finding(s)",
+                                      "warning"))
                     return verdict
                 if attempt == 1:
-                    self._emit(Notice(f"the reviewer's reply could not be read ({exc}); "
-                                      "asking it to repair the reply", "warning"))
+                    self._emit(Notice(f"the reviewer's reply could not be read ({exc}; "
+                                      f"{provider.info.label}); asking it to repair the reply",
+                                      "warning"))
                     conv.user(prompts.reviewer_repair(str(exc)))
                     continue
                 break
-            self._reviewed(round_no, verdict)
-            return verdict
         raise _Stop("failed", f"the reviewer's reply could not be read after a repair "
-                    f"attempt: {last_error}")
+                    f"attempt ({provider.info.label}): {last_error}")
 
     def _reviewed(self, round_no: int, verdict: Verdict) -> None:
         self._verdict = verdict
@@ -427,8 +623,11 @@ class Session:
         return fresh
 
     async def _call(self, round_no: int, role: str, provider: Provider, request: ModelRequest,
-                    attempt: int, reader: Reader | None = None) -> str:
+                    attempt: int, reader: Reader | None = None,
+                    role_config: RoleConfig | None = None) -> str:
         self.role = role
+        if role == "worker":
+            self.proof_message = ""
         self._emit(RoundStarted(round_no, role, provider.info.label))
         started = time.monotonic()
         cached = await self.cache.get(provider, request)
@@ -438,7 +637,7 @@ class Session:
                 reader()(text)
             self._account(round_no, role, provider, text, usage, started, attempt, True)
             return text
-        retries = max(0, getattr(self.settings, role).maxRetries)
+        retries = max(0, (role_config or getattr(self.settings, role)).maxRetries)
         for retry in range(retries + 1):
             try:
                 text, usage = await self._stream(round_no, role, provider, request,
@@ -527,6 +726,14 @@ class Session:
                             tuple(self._round_tokens))
         self.finished = finished
         self._emit(finished)
+
+
+def _unfence(text: str) -> str:
+    """A plan the model wrapped whole in a code fence, without the fence."""
+    lines = text.strip().split("\n")
+    if len(lines) >= 2 and lines[0].startswith("```") and lines[-1].strip().startswith("```"):
+        lines = lines[1:-1]
+    return "\n".join(lines).strip()
 
 
 def _surroundings(doc: str, start: int, end: int, lines: int) -> tuple[str, str]:

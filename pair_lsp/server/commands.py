@@ -13,6 +13,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from pair_lsp import __version__
 from pair_lsp.config import settings_to_dict
+from pair_lsp.loop.resume import ResumeError
 from pair_lsp.providers.base import ProviderConfigError
 from pair_lsp.secrets import key_status
 from pair_lsp.server.core import PairServer
@@ -20,7 +21,7 @@ from pair_lsp.server.core import PairServer
 COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
             "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied",
             "pair.discard", "pair.continue", "pair.retry", "pair.dismiss", "pair.acceptHunk",
-            "pair.rejectHunk")
+            "pair.rejectHunk", "pair.steer", "pair.proceed")
 
 
 def invalid(message: str) -> JsonRpcInvalidParams:
@@ -203,11 +204,18 @@ def register(ls: PairServer) -> None:
 
     @ls.command("pair.continue")
     async def pair_continue(ls: PairServer, *args: Any) -> dict[str, Any]:
-        record = _record("pair.continue", args)
         obj = _obj("pair.continue", args)
         rounds = obj.get("rounds", 2)
         if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= 20:
             raise invalid(f"pair.continue: 'rounds' must be a whole number 1-20, got {rounds!r}")
+        sid = _str("pair.continue", obj, "sessionId")
+        if sid and ls.sessions.get(sid) is None:  # the server restarted: from the transcript
+            try:
+                return await ls.sessions.resume(sid, rounds,
+                                                _str("pair.continue", obj, "instruction"))
+            except ResumeError as exc:
+                raise invalid(f"pair.continue: unknown session {sid} ({exc})") from None
+        record = _record("pair.continue", args)
         if record.running:
             raise invalid("pair.continue: the session is still running")
         if ls.open_document(record.uri) is None:
@@ -236,16 +244,34 @@ def register(ls: PairServer) -> None:
         obj = _obj("pair.dismiss", args)
         uri = _str("pair.dismiss", obj, "uri", required=True) or ""
         fid = _str("pair.dismiss", obj, "findingId", required=True) or ""
-        _str("pair.dismiss", obj, "reason")
+        reason = _str("pair.dismiss", obj, "reason") or ""
         sid = _str("pair.dismiss", obj, "sessionId")
         record = ls.sessions.get(sid) if sid else None
         if record is None:
             owner = next((a.session_id for a in ls.findings.get(uri) if a.finding.id == fid),
                          None)
             record = ls.sessions.get(owner) if owner else None
-        if not ls.sessions.dismiss(record, uri, fid):
+        if not ls.sessions.dismiss(record, uri, fid, reason):
             raise invalid(f"pair.dismiss: no finding {fid} in {uri}")
         return {"dismissed": True}
+
+    @ls.command("pair.steer")
+    def pair_steer(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.steer", args)
+        message = (_str("pair.steer", _obj("pair.steer", args), "message", required=True)
+                   or "").strip()
+        if not message:
+            raise invalid("pair.steer: 'message' is empty")
+        ls.sessions.steer(record, message)
+        return {"ok": True}
+
+    @ls.command("pair.proceed")
+    def pair_proceed(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.proceed", args)
+        plan = _str("pair.proceed", _obj("pair.proceed", args), "plan")
+        if not ls.sessions.proceed(record, plan):
+            raise invalid("pair.proceed: the session is not waiting for its plan")
+        return {"ok": True}
 
     @ls.command("pair.markApplied")
     def pair_mark_applied(ls: PairServer, *args: Any) -> dict[str, Any]:

@@ -201,7 +201,8 @@ class PairServer(LanguageServer):
             lines.append(f"Declined by the worker: {a.declined}")
         elif f.suggestion:
             lines.append(f"Suggestion: {f.suggestion}")
-        lines.append(f"— {a.reviewer}, round {a.round}")
+        agreed = f" ({f.agreement} reviewers agree)" if f.agreement else ""
+        lines.append(f"— {a.reviewer}, round {a.round}{agreed}")
         return types.Diagnostic(
             range=index.range(a.start, a.end), message="\n".join(lines),
             severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),

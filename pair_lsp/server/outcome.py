@@ -54,7 +54,13 @@ def progress_text(record: Record) -> str:
     role = s.role or "starting"
     provider = s.worker if role == "worker" else s.reviewer
     model = f" ({provider.info.model})" if provider is not None and s.role else ""
+    if role == "reviewer" and len(s.reviewers) > 1:  # every reviewer of the round
+        model = f" ({', '.join(p.info.model for p, _ in s.reviewers)})"
+    elif role in ("proof", "plan"):
+        model = ""
     tokens = f"{format_tokens(s.tokens)} token{'' if s.tokens == 1 else 's'}"
+    if s.proof_message and role != "worker":  # "proof: passed (2.1 s)" for the round's review
+        tokens += f" · {s.proof_message}"
     if record.mode == "review":
         return f"Reviewing{model} · {tokens}"
     base = record.round_base

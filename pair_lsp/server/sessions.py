@@ -17,17 +17,20 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding
+from pair_lsp.loop.resume import ResumeError, load_state, resume_request
 from pair_lsp.loop.session import PairRequest, Session
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.server import outcome
 from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import Anchored, anchor
+from pair_lsp.transcript import transcript_dir
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
@@ -71,6 +74,9 @@ class Record:
     hunk_status: list[str] = field(default_factory=list)
     cuts: list[str] = field(default_factory=list)  # "the reviewer's reply was cut at ..."
     hunk_reasons: dict[int, str] = field(default_factory=dict)  # 0-based index -> reason
+    plan_path: str = ""  # planApproval = ask: the Markdown file showing the plan
+    steers: list[str] = field(default_factory=list)  # pair.steer on an ended session: for
+    # its next run (pair.continue)
 
     @property
     def id(self) -> str:
@@ -200,7 +206,8 @@ class SessionManager:
                   seed: tuple[str, tuple[Finding, ...]] | None = None,
                   max_rounds: int | None = None, text: str | None = None,
                   version: int | None = None, previous: Record | None = None,
-                  ) -> dict[str, Any]:
+                  session_id: str | None = None, round_base: int = 0,
+                  plan: str | None = None) -> dict[str, Any]:
         """Run a session to its end and return the command result.
 
         ``text``/``version``: the document as the request saw it (default: as of the
@@ -214,19 +221,22 @@ class SessionManager:
                               language_id=doc.language_id or "plaintext",
                               instruction=instruction, mode=mode,
                               diagnostics=diagnostics,
-                              seed=seed)
+                              seed=seed, plan=plan)
         record = Record(session=None,  # type: ignore[arg-type]
                         uri=uri, version=version, document=text, start=start, end=stop,
                         first_line=text.count("\n", 0, start) + 1, request_id=request_id,
                         span=(start, stop))
+        record.round_base = round_base
         if previous is not None:
             record.round_base = previous.rounds
             record.ids, record.by_signature = previous.ids, previous.by_signature
             record.next_id, record.dismissed = previous.next_id, previous.dismissed
         session = self.server.factory().create(
             request, sinks=[lambda e: self._on_event(record, e)], max_rounds=max_rounds,
-            session_id=previous.id if previous is not None else None)
+            session_id=previous.id if previous is not None else session_id)
         record.session = session
+        for note in previous.steers if previous is not None else ():
+            session.steer(note)
         current = self.server.current_text(uri)
         if current is not None and current is not text:  # the user typed since the request
             record.span = self.anchors.target(uri, record, current)
@@ -289,6 +299,8 @@ class SessionManager:
             self._declined(record, event)
         elif isinstance(event, ev.Notice) and "reply was cut" in event.message:
             record.cuts.append(event.message.split(";")[0])
+        elif isinstance(event, ev.PlanAgreed) and event.waiting:
+            self.server.spawn(self._show_plan(record, event))
         elif isinstance(event, ev.Finished):
             record.finished = event
             self._final_findings(record)
@@ -400,14 +412,18 @@ class SessionManager:
         if f.status in ("approved", "exhausted") or record.latest:
             self._show_findings(record)
 
-    def dismiss(self, record: Record | None, uri: str, finding_id: str) -> bool:
-        """The user dismissed one finding: it goes, and the session does not raise it again."""
+    def dismiss(self, record: Record | None, uri: str, finding_id: str,
+                reason: str = "") -> bool:
+        """The user dismissed one finding: it goes, and the session does not raise it again
+        (a running session: both models learn it as declined by the user, with the reason)."""
         if record is not None:
             finding = record.latest.get(finding_id)
             if finding is None:
                 finding = next((f for f, _ in record.declined.values()
                                 if f.id == finding_id), None)
             if finding is not None:
+                if record.running:
+                    record.session.dismiss(finding, reason)
                 record.dismissed.add(finding.signature())
                 record.latest.pop(finding_id, None)
                 record.declined.pop(finding_id, None)
@@ -458,7 +474,7 @@ class SessionManager:
             return
         record.last_status = now
         s = record.session
-        provider = s.worker if s.role == "worker" else s.reviewer
+        provider = {"worker": s.worker, "reviewer": s.reviewer}.get(s.role)
         f = record.finished
         self.server.protocol.notify("pair/status", {
             "sessionId": record.id, "uri": record.uri,
@@ -671,7 +687,63 @@ class SessionManager:
             record.uri, start, end, mode=record.mode,
             instruction=(base + "\n\n" + reviewed).strip() if reviewed else base,
             diagnostics=record.session.request.diagnostics,
-            seed=seed, max_rounds=rounds, previous=record)
+            seed=seed, max_rounds=rounds, previous=record,
+            plan=record.session.plan or None)
+
+    async def _show_plan(self, record: Record, event: ev.PlanAgreed) -> None:
+        """planApproval = ask: the plan as a Markdown file the user can read and edit, shown
+        (window/showDocument) and announced (`pair/plan`); pair.proceed or pair.cancel next."""
+        path = Path(event.saved_to) if event.saved_to else None
+        if path is None:
+            factory = self.server.factory()
+            folder = transcript_dir(factory.settings.transcript, factory.workspace)
+            path = folder / f"plan-{record.id}.md"
+            try:
+                await asyncio.to_thread(_write_private, path, event.plan + "\n")
+            except OSError as exc:
+                self.server.show_error(f"Pair: could not write the plan to {path}: {exc}")
+        record.plan_path = str(path)
+        uri = _uri_of(str(path))
+        self.server.protocol.notify("pair/plan", {"sessionId": record.id, "uri": uri,
+                                                  "planPath": str(path)})
+        with contextlib.suppress(Exception):  # clients without showDocument get the note
+            await self.server.window_show_document_async(types.ShowDocumentParams(
+                uri=uri, take_focus=True))
+
+    def proceed(self, record: Record, plan: str | None) -> bool:
+        """Go on after the plan: with ``plan``, else the plan document's text as the editor
+        holds it (or as saved)."""
+        if plan is None and record.plan_path:
+            plan = self.server.current_text(_uri_of(record.plan_path))
+            if plan is None:
+                with contextlib.suppress(OSError):
+                    plan = Path(record.plan_path).read_text(encoding="utf-8")
+        return record.session.proceed(plan)
+
+    def steer(self, record: Record, message: str) -> None:
+        """A note from the user: a running session's next worker turn sees it; an ended
+        session's next run (pair.continue) does."""
+        if record.running:
+            record.session.steer(message)
+        else:
+            record.steers.append(message)
+
+    async def resume(self, session_id: str, rounds: int,
+                     instruction: str | None = None) -> dict[str, Any]:
+        """Continue a session this server does not know (it restarted): rebuilt from the
+        session's transcript, under the same id. Raises ResumeError with the reason."""
+        factory = self.server.factory()
+        state = load_state(transcript_dir(factory.settings.transcript, factory.workspace),
+                           session_id)
+        uri = _uri_of(state.path)
+        text = self.server.current_text(uri)
+        if text is None:
+            raise ResumeError(f"open {state.path} in the editor first")
+        request = resume_request(state, text, instruction=instruction)
+        return await self.run(uri, request.start, request.end, mode=state.mode,
+                              instruction=request.instruction, seed=request.seed,
+                              max_rounds=rounds, session_id=session_id,
+                              round_base=state.rounds, plan=request.plan)
 
     def _candidate_now(self, record: Record, text: str) -> str:
         """The target as it is now with the still-open hunks applied ('\\n' endings)."""
@@ -692,6 +764,20 @@ class SessionManager:
         return await self.run(record.uri, start, None if req.end is None else end,
                               mode=req.mode, instruction=req.instruction,
                               diagnostics=req.diagnostics)
+
+
+def _write_private(path: Path, text: str) -> None:
+    from pair_lsp.private_files import private_dir, private_file
+
+    private_dir(path.parent, tighten=path.parent.name == "transcripts")
+    with private_file(path, "w") as fh:
+        fh.write(text)
+
+
+def _uri_of(path: str) -> str:
+    from pygls.uris import from_fs_path
+
+    return path if "://" in path else (from_fs_path(path) or path)
 
 
 def _path_of(uri: str) -> str:

@@ -31,5 +31,5 @@ fi
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 VERSION=$(HOME="$SCRATCH" XDG_CONFIG_HOME="$SCRATCH/config" XDG_DATA_HOME="$SCRATCH/data" \
-  "$CACHE/cs/node_modules/.bin/code-server" --config "$SCRATCH/config.yaml" --version | head -1)
+  "$CACHE/cs/node_modules/.bin/code-server" --config "$SCRATCH/config.yaml" --version | grep -v " info " | head -1)
 echo "setup-e2e: node $(node --version), code-server $VERSION"

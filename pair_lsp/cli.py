@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--offline", action="store_true", help="do not call the providers")
     doctor.add_argument("--config", type=Path)
 
+    from pair_lsp.changes.cli import add_parsers as add_changes_parsers
+
+    add_changes_parsers(sub)  # `review` and `dismiss` (issue 11)
+
     sub.add_parser("fake-server", help="run the scripted fake model server (tests, demos); "
                    "`pair-lsp fake-server --help` for its options")
     return p
@@ -88,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             return serve(tcp=args.tcp, host=args.host, port=args.port, log_level=args.log_level)
         if args.command == "doctor":
             return asyncio.run(_doctor(args))
+        if args.command in ("review", "dismiss"):
+            from pair_lsp.changes.cli import run as run_changes
+
+            return run_changes(args, UserError)
     except UserError as exc:
         print(f"pair-lsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -56,6 +56,8 @@ class PairServer(LanguageServer):
         self._save_timers: dict[str, asyncio.TimerHandle] = {}
         self._publish_due: set[str] = set()
         self.pull_mode = False
+        # more pushed diagnostics per URI (opened or not), e.g. a change review's (changes.py)
+        self.diagnostic_sources: list[Callable[[str], list[types.Diagnostic]]] = []
 
     # ----------------------------------------------------------------- settings
 
@@ -173,8 +175,10 @@ class PairServer(LanguageServer):
     # ------------------------------------------------------------- diagnostics
 
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        extra = [] if self.pull_mode else [d for source in self.diagnostic_sources
+                                           for d in source(uri)]
         if self.open_document(uri) is None:
-            return []
+            return extra
         index = self.line_index(uri)
         out = []
         for a in self.findings.get(uri):
@@ -187,7 +191,7 @@ class PairServer(LanguageServer):
                 severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
                 code=f.id, source="pair",
                 data={"sessionId": a.session_id, "findingId": f.id, "round": a.round}))
-        return out
+        return out + extra
 
     @staticmethod
     def soon(callback: Callable[..., None], *args: Any) -> None:

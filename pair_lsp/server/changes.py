@@ -1,0 +1,217 @@
+"""`pair.reviewChanges {scope, base?, commit?, instruction?}`: the reviewer on a git change, its
+findings published as diagnostics for every file they are on, opened or not.
+
+A file that is open is anchored against its buffer, any other against the file on disk; the
+diagnostics are pushed (textDocument/publishDiagnostics) whatever the client's diagnostic mode,
+so unopened files show too. A review replaces, file by file as its findings arrive, the findings
+of the previous review of the same scope; when it ends, files the new review found clean are
+cleared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.uris import from_fs_path
+
+from pair_lsp.changes.git import SCOPES, ChangesError, collect
+from pair_lsp.changes.review import ChangeFinding, ChangesResult, review_changes
+from pair_lsp.loop.events import Event
+from pair_lsp.providers.base import ProviderConfigError
+from pair_lsp.server.core import SEVERITY, PairServer
+from pair_lsp.server.findings import anchor
+from pair_lsp.server.positions import LineIndex, encoding_of
+
+COMMAND = "pair.reviewChanges"
+
+
+@dataclass
+class ScopeFindings:
+    """The latest findings of one scope (e.g. "uncommitted", "base:main"), by URI."""
+
+    session_id: str = ""
+    by_uri: dict[str, list[ChangeFinding]] = field(default_factory=dict)
+
+
+class ChangeFindings:
+    """Every scope's findings, and the diagnostics they make."""
+
+    def __init__(self, ls: PairServer):
+        self.ls = ls
+        self.scopes: dict[str, ScopeFindings] = {}
+        self.paths: dict[str, Path] = {}  # uri -> file on disk
+
+    def uris(self) -> set[str]:
+        return {u for s in self.scopes.values() for u in s.by_uri}
+
+    def diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        items = [(s.session_id, f) for s in self.scopes.values() for f in s.by_uri.get(uri, ())]
+        if not items:
+            return []
+        text, index = self._text(uri)
+        if text is None or index is None:
+            return []
+        out = []
+        for session_id, item in items:
+            f = item.finding
+            placed = anchor(text, f, (0, len(text)), 1, session_id, "", 1)
+            lines = [f.message]
+            if f.suggestion:
+                lines.append(f"Suggestion: {f.suggestion}")
+            if f.rule:
+                lines.append(f"Rule: {f.rule}")
+            approx = " · approximate location" if placed.approximate else ""
+            lines.append(f"— change review{approx}")
+            out.append(types.Diagnostic(
+                range=index.range(placed.start, placed.end), message="\n".join(lines),
+                severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
+                code=f.id, source="pair",
+                data={"sessionId": session_id, "findingId": f.id, "file": item.file,
+                      "fingerprint": item.fingerprint, "rule": f.rule}))
+        return out
+
+    def _text(self, uri: str) -> tuple[str | None, LineIndex | None]:
+        if self.ls.open_document(uri) is not None:
+            return self.ls.current_text(uri), self.ls.line_index(uri)
+        path = self.paths.get(uri)
+        try:
+            text = path.read_text(encoding="utf-8") if path else None
+        except (OSError, UnicodeDecodeError):
+            return None, None
+        return text, (LineIndex(text, encoding_of(self.ls)) if text is not None else None)
+
+    def publish(self, uri: str) -> None:
+        if self.ls.pull_mode:  # pulled diagnostics cover open files only: push ours
+            self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, diagnostics=self.diagnostics(uri)))
+        else:
+            self.ls.publish(uri)  # the core's diagnostics and ours (diagnostic_sources)
+
+    def find(self, uri: str, finding_id: str) -> ChangeFinding | None:
+        for scope in self.scopes.values():
+            for item in scope.by_uri.get(uri, ()):
+                if item.finding.id == finding_id:
+                    return item
+        return None
+
+    def remove(self, uri: str, finding_id: str) -> bool:
+        for scope in self.scopes.values():
+            items = scope.by_uri.get(uri, [])
+            kept = [i for i in items if i.finding.id != finding_id]
+            if len(kept) != len(items):
+                scope.by_uri[uri] = kept
+                self.publish(uri)
+                return True
+        return False
+
+
+def _params(args: tuple[Any, ...]) -> tuple[str, str | None, str]:
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f"{COMMAND} expects one argument object "
+                                   "{scope, base?, commit?, instruction?}")
+    obj = args[0]
+    scope = obj.get("scope", "uncommitted")
+    if scope not in SCOPES:
+        raise JsonRpcInvalidParams(f"{COMMAND}: 'scope' must be one of {', '.join(SCOPES)}, "
+                                   f"got {scope!r}")
+    ref = obj.get("base") if scope == "base" else obj.get("commit") if scope == "commit" \
+        else None
+    if scope in ("base", "commit") and not (isinstance(ref, str) and ref.strip()):
+        key = "base" if scope == "base" else "commit"
+        raise JsonRpcInvalidParams(f"{COMMAND}: scope {scope!r} needs '{key}' (a ref string)")
+    instruction = obj.get("instruction") or ""
+    if not isinstance(instruction, str):
+        raise JsonRpcInvalidParams(f"{COMMAND}: 'instruction' must be a string")
+    return scope, ref, instruction
+
+
+def register(ls: PairServer) -> ChangeFindings:
+    store = ChangeFindings(ls)
+    ls.diagnostic_sources.append(store.diagnostics)
+    ls.change_findings = store  # type: ignore[attr-defined]
+
+    @ls.command(COMMAND)
+    async def review_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
+        scope, ref, instruction = _params(args)
+        root = ls.config.workspace_root()
+        if root is None:
+            raise JsonRpcInvalidParams(f"{COMMAND}: the server has no workspace folder")
+        settings = ls.settings
+        try:
+            changes = await asyncio.to_thread(collect, root, scope, ref,
+                                              max_files=settings.changes.maxFiles)
+        except ChangesError as exc:
+            raise JsonRpcInvalidParams(f"{COMMAND}: {exc}") from None
+        factory = ls.factory()
+        key = scope + (f":{ref}" if ref else "")
+        # until the new review ends, the old findings of files it has not reached stay
+        previous = store.scopes.get(key, ScopeFindings())
+        current = ScopeFindings(previous.session_id, dict(previous.by_uri))
+        store.scopes[key] = current
+        touched: set[str] = set()
+
+        def uri_of(item: ChangeFinding) -> str:
+            path = changes.root / item.file
+            uri = from_fs_path(str(path)) or path.as_uri()
+            store.paths[uri] = path
+            return uri
+
+        def on_finding(item: ChangeFinding) -> None:
+            uri = uri_of(item)
+            if uri not in touched:  # the first new finding on a file replaces the old ones
+                touched.add(uri)
+                current.by_uri[uri] = []
+            current.by_uri[uri].append(item)
+            store.publish(uri)
+
+        try:
+            review = review_changes(changes, settings, factory, instruction=instruction,
+                                    on_finding=on_finding, sinks=[_status_sink(ls, root)])
+        except ProviderConfigError as exc:
+            raise JsonRpcInvalidParams(f"{COMMAND}: {exc}") from None
+        current.session_id = review.id
+        result = await review.run()
+        for uri in [u for u in current.by_uri if u not in touched]:
+            del current.by_uri[uri]  # the new review found nothing there: cleared
+            store.publish(uri)
+        _announce(ls, root, result)
+        return _result(result, {item.fingerprint: uri_of(item) for item in result.findings})
+
+    return store
+
+
+def _status_sink(ls: PairServer, root: Path) -> Any:
+    from pair_lsp.loop.events import SessionStarted
+
+    def sink(event: Event) -> None:
+        if isinstance(event, SessionStarted):
+            ls.protocol.notify("pair/status", {
+                "sessionId": event.session_id, "uri": root.as_uri(), "status": "running",
+                "round": 1, "maxRounds": 1, "role": "reviewer", "mode": "review",
+                "model": event.reviewer, "tokens": 0,
+                "message": f"Pair · reviewing changes ({event.reviewer})"})
+    return sink
+
+
+def _announce(ls: PairServer, root: Path, result: ChangesResult) -> None:
+    status = {"clean": "approved", "findings": "exhausted"}.get(result.status, result.status)
+    message = f"Pair: {result.summary}" if result.status not in ("failed", "cancelled") else \
+        f"Pair: the change review {result.status}: {result.reason}"
+    ls.protocol.notify("pair/status", {
+        "sessionId": result.session_id, "uri": root.as_uri(), "status": status, "round": 1,
+        "maxRounds": 1, "role": "reviewer", "mode": "review", "model": result.reviewer,
+        "tokens": result.usage.total, "message": message})
+    if result.status == "failed":
+        ls.show_error(message)
+
+
+def _result(result: ChangesResult, uris: dict[str, str]) -> dict[str, Any]:
+    data = result.to_json()
+    data["findings"] = [{**f.to_json(), "uri": uris.get(f.fingerprint)}
+                        for f in result.findings]
+    return {"sessionId": result.session_id, "rounds": 1, **data}

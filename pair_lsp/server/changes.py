@@ -92,21 +92,30 @@ class ChangeFindings:
         else:
             self.ls.publish(uri)  # the core's diagnostics and ours (diagnostic_sources)
 
-    def find(self, uri: str, finding_id: str) -> ChangeFinding | None:
+    def dismiss(self, uri: str, finding_id: str, reason: str = "", remember: bool = True,
+                session_id: str | None = None) -> bool:
+        """Clear one change finding (for `pair.dismiss`); ``remember`` records it in the
+        workspace's `.pair/dismissed.jsonl`. False when no change finding has that id."""
         for scope in self.scopes.values():
-            for item in scope.by_uri.get(uri, ()):
-                if item.finding.id == finding_id:
-                    return item
-        return None
-
-    def remove(self, uri: str, finding_id: str) -> bool:
-        for scope in self.scopes.values():
+            if session_id is not None and scope.session_id != session_id:
+                continue
             items = scope.by_uri.get(uri, [])
-            kept = [i for i in items if i.finding.id != finding_id]
-            if len(kept) != len(items):
-                scope.by_uri[uri] = kept
-                self.publish(uri)
-                return True
+            hit = next((i for i in items if i.finding.id == finding_id), None)
+            if hit is None:
+                continue
+            scope.by_uri[uri] = [i for i in items if i is not hit]
+            root = self.ls.config.workspace_root()
+            if remember and root is not None:
+                from pair_lsp.changes.dismissals import Dismissals
+                from pair_lsp.changes.git import ChangesError, repo_root
+
+                try:
+                    root = repo_root(root)
+                except ChangesError:
+                    pass
+                Dismissals(root).add(hit.finding, reason)
+            self.publish(uri)
+            return True
         return False
 
 

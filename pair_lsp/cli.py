@@ -34,7 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="pair a worker and a reviewer model on a file")
-    run.add_argument("file", type=Path)
+    run.add_argument("file", type=Path, nargs="?")
+    run.add_argument("--uncommitted", action="store_true",
+                     help="pair on the uncommitted changes across files (instead of FILE)")
+    run.add_argument("--base", metavar="REF",
+                     help="pair on the changes since the merge base with REF (instead of FILE)")
     run.add_argument("--lines", help="target lines A-B (1-based, inclusive); default: whole file")
     run.add_argument("-m", "--message", "--instruction", dest="instruction", default="",
                      help="what to do (default: improve and fix what is wrong)")
@@ -224,6 +228,12 @@ def _language(path: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.uncommitted or args.base:
+        from pair_lsp.changes.cli import run_pair
+
+        return run_pair(args, UserError)
+    if args.file is None:
+        raise UserError("name a FILE to pair on, or --uncommitted / --base REF for a change")
     text = read_text_file(args.file)
     start, end = line_range(text, args.lines)
     settings = _settings(args, args.file)

@@ -112,6 +112,60 @@ def _review(args: argparse.Namespace, user_error: type[Exception]) -> int:
     return EXIT_FINDINGS if result.findings else EXIT_CLEAN
 
 
+def run_pair(args: argparse.Namespace, user_error: type[Exception]) -> int:
+    """`pair-lsp run --uncommitted | --base REF -m TEXT [--apply]`: the pair loop on a change.
+    The approved diff goes to stdout; `--apply` writes every file or none."""
+    from pair_lsp.changes.apply import write_change_set
+    from pair_lsp.changes.git import ChangesError, collect
+    from pair_lsp.changes.pairing import ChangesPair
+    from pair_lsp.cli import _settings
+    from pair_lsp.providers.base import ProviderConfigError
+    from pair_lsp.runner import SessionFactory
+    from pair_lsp.transcript import Transcript, transcript_dir
+
+    if args.file is not None:
+        raise user_error("give FILE or --uncommitted / --base REF, not both")
+    where = Path.cwd().resolve()
+    settings = _settings(args, where)
+    scope, ref = ("base", args.base) if args.base else ("uncommitted", None)
+    try:
+        changes = collect(where, scope, ref, max_files=settings.changes.maxFiles)
+    except ChangesError as exc:
+        raise user_error(str(exc)) from None
+    factory = SessionFactory(settings, workspace=changes.root)
+    printer = _Progress(args.quiet)
+    try:
+        pair = ChangesPair(changes, settings, factory.provider(settings.worker),
+                           factory.provider(settings.reviewer), factory.cache,
+                           instruction=args.instruction, sinks=[printer],
+                           max_rounds=args.max_rounds)
+    except ProviderConfigError as exc:
+        raise user_error(str(exc)) from None
+    transcript = None
+    if settings.transcript.enabled:
+        transcript = Transcript(transcript_dir(settings.transcript, changes.root), pair.id)
+        pair.sinks.insert(0, transcript)
+    result = asyncio.run(_drive(pair, factory))
+    if transcript is not None:
+        transcript.wait_written()
+        printer.say(f"transcript: {transcript.markdown_path}")
+    if result.status == "failed":
+        print(f"pair-lsp: error: {result.reason}", file=sys.stderr)
+        return EXIT_ERROR
+    if result.status != "approved":
+        return EXIT_FINDINGS
+    if result.diff:
+        sys.stdout.write(result.diff)
+        sys.stdout.flush()
+    if args.apply and result.proposals:
+        try:
+            written = write_change_set(changes.root, result.proposals)
+        except ChangesError as exc:
+            raise user_error(str(exc)) from None
+        printer.say("applied to " + ", ".join(written))
+    return EXIT_CLEAN
+
+
 async def _drive(review: Any, factory: Any) -> Any:
     loop = asyncio.get_running_loop()
     try:
@@ -154,8 +208,17 @@ class _Progress:
             src = ", from cache" if event.from_cache else ""
             self.say(f"    part {event.round}: {u.input_tokens} in ({u.cached_tokens} cached), "
                      f"{u.output_tokens} out, {event.latency_ms / 1000:.1f}s{src}")
+        elif isinstance(event, ev.RoundStarted) and event.role == "worker":
+            self.say(f"round {event.round} · worker ({event.model}) …")
+        elif isinstance(event, ev.Declined):
+            self.say(f"round {event.round} · worker declined {event.finding_id}: "
+                     f"{event.reason}")
+        elif isinstance(event, ev.Reviewed) and event.round and \
+                event.verdict in ("approve", "revise"):
+            self.say(f"round {event.round} · reviewer: {event.verdict}")
         elif isinstance(event, ev.Finished):
-            self.say(event.summary)
+            self.say(event.summary or f"{event.status} ({event.reason}) after "
+                     f"{event.rounds} round(s), {event.usage.total} tokens")
 
 
 def _dismiss(args: argparse.Namespace, user_error: type[Exception]) -> int:

@@ -10,7 +10,13 @@ from typing import Any
 
 from pair_lsp.changes.excerpts import Batch
 from pair_lsp.loop.prompts import DEFAULT_INSTRUCTION
-from pair_lsp.loop.protocol import REVIEW_SCHEMA
+from pair_lsp.loop.protocol import (
+    DIVIDER,
+    REPLACE_MARK,
+    REVIEW_SCHEMA,
+    SEARCH_MARK,
+    Finding,
+)
 
 
 def _changes_schema() -> dict[str, Any]:
@@ -75,3 +81,87 @@ def _fence(text: str) -> str:
     while ticks in text:
         ticks += "`"
     return f"{ticks}\n{text}\n{ticks}"
+
+
+# ------------------------------------------------------------------ pairing (worker + check)
+
+WORKER_SYSTEM = f"""You are the worker in a pair-programming tool. A reviewer model reviewed a \
+CHANGE to a code repository across several files; you fix what it found, in whichever files \
+that takes, and it checks your fixes. Rules:
+- Reply with one or two sentences on what you changed, then SEARCH/REPLACE blocks. Write the \
+file's path (exactly as shown after FILE:) alone on the line before each block:
+path/to/file.py
+{SEARCH_MARK}
+exact lines copied from the current text of that file
+{DIVIDER}
+the lines that replace them
+{REPLACE_MARK}
+- SEARCH must quote the file's current text exactly and match one place; keep blocks small. \
+Edit only the files shown. Do not wrap blocks in code fences.
+- When you disagree with a finding, leave the code and add a line `DECLINE F2: <reason>`.
+- If nothing needs to change, say so and send no blocks."""
+
+CHECK_NOTE = ("Check the worker's fixes: approve when the findings are resolved (or rightly "
+              "declined) and the fixes break nothing; otherwise revise with the findings that "
+              "remain or are new. Quote the files as they stand now.")
+
+
+def finding_lines(findings: list[Finding]) -> str:
+    out = []
+    for f in findings:
+        where = f"{f.file or '?'}" + (f":{f.line}" if f.line else "")
+        quote = f" at `{f.quote.strip()}`" if f.quote.strip() else ""
+        rule = f" (rule: {f.rule})" if f.rule else ""
+        fix = f" Suggestion: {f.suggestion}" if f.suggestion else ""
+        out.append(f"- {f.id} [{f.severity}] {where}{quote}: {f.message}{rule}{fix}")
+    return "\n".join(out)
+
+
+def worker_task(label: str, instruction: str, findings: list[Finding],
+                files: dict[str, str], others: list[str]) -> str:
+    parts = [f"The change under work: {label}.",
+             f"Instruction: {instruction.strip() or 'Fix the findings below.'}"]
+    if findings:
+        parts.append("The reviewer's findings:\n" + finding_lines(findings))
+    parts += [f"FILE: {path}\n{_fence(text)}" for path, text in files.items()]
+    if others:
+        parts.append("Also in the change (not shown; ask for them by editing only what is "
+                     "shown): " + ", ".join(others))
+    return "\n\n".join(parts)
+
+
+def worker_revision(findings: list[Finding], files: dict[str, str]) -> str:
+    parts = ["The reviewer asked for more changes:\n" + finding_lines(findings)]
+    if files:
+        parts.append("The current text of the files your blocks did not apply to exactly:")
+        parts += [f"FILE: {path}\n{_fence(text)}" for path, text in files.items()]
+    else:
+        parts.append("Your blocks were applied exactly as written.")
+    parts.append("Reply with path-labelled SEARCH/REPLACE blocks against the current texts, "
+                 "and a `DECLINE F<n>: <reason>` line for each finding you decline.")
+    return "\n\n".join(parts)
+
+
+def worker_retry(problems: list[str], files: dict[str, str]) -> str:
+    return ("These blocks could not be applied:\n" + "\n".join(f"- {p}" for p in problems) +
+            "\n\n" + "\n\n".join(f"FILE: {path}\n{_fence(text)}"
+                                 for path, text in files.items()) +
+            "\nResend only the failed blocks, each with its path on the line before it and "
+            "SEARCH copied exactly from the current text.")
+
+
+def check_message(label: str, findings: list[Finding], explanation: str,
+                  declines: list[tuple[str, str]], diffs: dict[str, str],
+                  excerpts: dict[str, str]) -> str:
+    parts = [f"The worker fixed findings in this change: {label}.",
+             "The findings it was asked to fix:\n" + finding_lines(findings)]
+    if explanation.strip():
+        parts.append(f"Worker's note: {explanation.strip()}")
+    if declines:
+        parts.append("The worker declined:\n" + "\n".join(f"- {fid}: {why}"
+                                                          for fid, why in declines))
+    for path, diff in diffs.items():
+        parts.append(f"FILE: {path} — the worker's edits:\n{_fence(diff)}\n"
+                     f"Now (line numbers are the file's):\n{_fence(excerpts[path])}")
+    parts.append(CHECK_NOTE)
+    return "\n\n".join(parts)

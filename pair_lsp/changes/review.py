@@ -325,42 +325,11 @@ class ChangesReview:
 
     async def _call(self, part: int, request: ModelRequest, attempt: int,
                     on_text: Callable[[str], None]) -> str:
-        provider = self.reviewer
-        self._emit(RoundStarted(part, "reviewer", provider.info.label))
+        self._emit(RoundStarted(part, "reviewer", self.reviewer.info.label))
         started = time.monotonic()
-        cached = await self.cache.get(provider, request)
-        if cached is not None:
-            text, usage = cached
-            on_text(text)
-            self._account(part, text, usage, started, attempt, True)
-            return str(text)
-        for stream_try in (1, 2):
-            chunks: list[str] = []
-            usage = Usage()
-            try:
-                items = provider.stream(request)
-                try:
-                    async for item in items:
-                        if isinstance(item, TextDelta):
-                            chunks.append(item.text)
-                            on_text(item.text)
-                        else:
-                            usage = item
-                finally:
-                    aclose = getattr(items, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                break
-            except ProviderError as exc:
-                if exc.retryable and stream_try == 1 and not chunks:
-                    self.notice(f"reviewer stream broke ({exc}); retrying once")
-                    continue
-                raise
-        text = "".join(chunks)
-        self._account(part, text, usage, started, attempt, False)
-        if not text.strip():
-            raise ProviderError(f"{provider.info.label} returned an empty reply")
-        await self.cache.put(provider, request, text, usage)
+        text, usage, from_cache = await call_model(self.reviewer, request, self.cache, on_text,
+                                                   self.notice)
+        self._account(part, text, usage, started, attempt, from_cache)
         return text
 
     def _account(self, part: int, text: str, usage: Usage, started: float, attempt: int,
@@ -370,6 +339,48 @@ class ChangesReview:
         self._emit(ModelReply(part, "reviewer", label, text, attempt))
         self._emit(CallUsage(part, "reviewer", label, usage,
                              round((time.monotonic() - started) * 1000, 1), from_cache))
+
+
+async def call_model(provider: Provider, request: ModelRequest, cache: Any,
+                     on_text: Callable[[str], None] | None = None,
+                     notice: Callable[[str], None] | None = None) -> tuple[str, Usage, bool]:
+    """One streamed call through the response cache: (text, usage, from cache). A stream that
+    breaks before any text is retried once; an empty reply is a ProviderError."""
+    cached = await cache.get(provider, request)
+    if cached is not None:
+        text, usage = cached
+        if on_text is not None:
+            on_text(text)
+        return str(text), usage, True
+    for stream_try in (1, 2):
+        chunks: list[str] = []
+        usage = Usage()
+        try:
+            items = provider.stream(request)
+            try:
+                async for item in items:
+                    if isinstance(item, TextDelta):
+                        chunks.append(item.text)
+                        if on_text is not None:
+                            on_text(item.text)
+                    else:
+                        usage = item
+            finally:
+                aclose = getattr(items, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            break
+        except ProviderError as exc:
+            if exc.retryable and stream_try == 1 and not chunks:
+                if notice is not None:
+                    notice(f"{request.role} stream broke ({exc}); retrying once")
+                continue
+            raise
+    text = "".join(chunks)
+    if not text.strip():
+        raise ProviderError(f"{provider.info.label} returned an empty reply")
+    await cache.put(provider, request, text, usage)
+    return text, usage, False
 
 
 def _place(text: str, quote: str, hint: int | None,

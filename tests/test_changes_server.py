@@ -11,13 +11,22 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.protocol import default_converter
+from pygls.workspace import PositionCodec, TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from pair_lsp.testing.fake_server import FakeModelServer
-from tests.changes_repo import UTIL_JS_NEW, by_file, make_repo
+from tests.changes_repo import APP_PY_NEW, UTIL_JS_NEW, by_file, make_repo, review
 from tests.conftest import pair_settings
 from tests.test_changes_cli import APP_F, GO_F, JS_F
-from tests.test_server import execute, make_client, pull_capabilities, until
+from tests.test_changes_pair import WORKER
+from tests.test_server import (
+    client_encoding,
+    execute,
+    make_client,
+    pull_capabilities,
+    until,
+)
 
 
 @pytest_lsp.fixture(
@@ -31,6 +40,7 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> 
     repo = make_repo(tmp / "repo")
     lsp_client.fake = fake  # type: ignore[attr-defined]
     lsp_client.repo = repo  # type: ignore[attr-defined]
+    lsp_client.editor = "neovim" if request.param == "pull" else request.param  # type: ignore[attr-defined]
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=(pull_capabilities() if request.param == "pull"
                       else client_capabilities(request.param)),
@@ -89,3 +99,35 @@ async def test_review_changes_bad_params(client: LanguageClient) -> None:
             await execute(client, "pair.reviewChanges", arg)
         assert expected in str(info.value), (arg, str(info.value))
     assert not client.fake.requests  # type: ignore[attr-defined]
+
+
+async def test_pair_changes_returns_one_versioned_edit(client: LanguageClient) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("r", [by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]}), review()])
+    fake.script("w", [WORKER])
+    js_uri = uri(client, "web/util.js")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=js_uri, language_id="javascript", version=7, text=UTIL_JS_NEW)))
+    result = await execute(client, "pair.pairChanges", {"scope": "uncommitted",
+                                                        "instruction": "fix the findings"})
+    assert result["status"] == "approved", result
+    assert sorted(result["files"]) == ["src/app.py", "web/util.js"]
+    edit = default_converter().structure(result["edit"], types.WorkspaceEdit)
+    texts = {uri(client, "src/app.py"): APP_PY_NEW, js_uri: UTIL_JS_NEW}
+    versions = {}
+    codec = PositionCodec(client_encoding(client))
+    changes = ([(dc.text_document.uri, dc.text_document.version, dc.edits)
+                for dc in edit.document_changes or [] if isinstance(dc, types.TextDocumentEdit)]
+               or [(u, None, e) for u, e in (edit.changes or {}).items()])
+    for doc_uri, version, edits in changes:
+        versions[doc_uri] = version
+        doc = TextDocument(doc_uri, texts[doc_uri], position_codec=codec)
+        for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
+                        reverse=True):
+            doc.apply_change(types.TextDocumentContentChangePartial(range=e.range,
+                                                                    text=e.new_text))
+        texts[doc_uri] = doc.source
+    assert texts[uri(client, "src/app.py")].endswith("len(prices) if prices else 0\n")
+    assert "'hi ' + name;" in texts[js_uri]
+    if edit.document_changes:
+        assert versions == {js_uri: 7, uri(client, "src/app.py"): None}

@@ -1,5 +1,7 @@
 """`pair.reviewChanges {scope, base?, commit?, instruction?}`: the reviewer on a git change, its
-findings published as diagnostics for every file they are on, opened or not.
+findings published as diagnostics for every file they are on, opened or not. `pair.pairChanges
+{scope, base?, instruction?}`: the pair loop on the change; its result holds one versioned
+WorkspaceEdit over every file (`edit`) for the client to apply.
 
 A file that is open is anchored against its buffer, any other against the file on disk; the
 diagnostics are pushed (textDocument/publishDiagnostics) whatever the client's diagnostic mode,
@@ -17,17 +19,21 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.protocol import default_converter
 from pygls.uris import from_fs_path
 
 from pair_lsp.changes.git import SCOPES, ChangesError, collect
+from pair_lsp.changes.pairing import ChangesPair, FileProposal
 from pair_lsp.changes.review import ChangeFinding, ChangesResult, review_changes
 from pair_lsp.loop.events import Event
+from pair_lsp.loop.textops import Eol, region_edits
 from pair_lsp.providers.base import ProviderConfigError
 from pair_lsp.server.core import SEVERITY, PairServer
 from pair_lsp.server.findings import anchor
 from pair_lsp.server.positions import LineIndex, encoding_of
 
 COMMAND = "pair.reviewChanges"
+PAIR_COMMAND = "pair.pairChanges"
 
 
 @dataclass
@@ -119,23 +125,24 @@ class ChangeFindings:
         return False
 
 
-def _params(args: tuple[Any, ...]) -> tuple[str, str | None, str]:
+def _params(args: tuple[Any, ...], command: str = COMMAND,
+            scopes: tuple[str, ...] = SCOPES) -> tuple[str, str | None, str]:
     if len(args) != 1 or not isinstance(args[0], dict):
-        raise JsonRpcInvalidParams(f"{COMMAND} expects one argument object "
+        raise JsonRpcInvalidParams(f"{command} expects one argument object "
                                    "{scope, base?, commit?, instruction?}")
     obj = args[0]
     scope = obj.get("scope", "uncommitted")
-    if scope not in SCOPES:
-        raise JsonRpcInvalidParams(f"{COMMAND}: 'scope' must be one of {', '.join(SCOPES)}, "
+    if scope not in scopes:
+        raise JsonRpcInvalidParams(f"{command}: 'scope' must be one of {', '.join(scopes)}, "
                                    f"got {scope!r}")
     ref = obj.get("base") if scope == "base" else obj.get("commit") if scope == "commit" \
         else None
     if scope in ("base", "commit") and not (isinstance(ref, str) and ref.strip()):
         key = "base" if scope == "base" else "commit"
-        raise JsonRpcInvalidParams(f"{COMMAND}: scope {scope!r} needs '{key}' (a ref string)")
+        raise JsonRpcInvalidParams(f"{command}: scope {scope!r} needs '{key}' (a ref string)")
     instruction = obj.get("instruction") or ""
     if not isinstance(instruction, str):
-        raise JsonRpcInvalidParams(f"{COMMAND}: 'instruction' must be a string")
+        raise JsonRpcInvalidParams(f"{command}: 'instruction' must be a string")
     return scope, ref, instruction
 
 
@@ -191,7 +198,64 @@ def register(ls: PairServer) -> ChangeFindings:
         _announce(ls, root, result)
         return _result(result, {item.fingerprint: uri_of(item) for item in result.findings})
 
+    @ls.command(PAIR_COMMAND)
+    async def pair_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
+        scope, ref, instruction = _params(args, PAIR_COMMAND, ("uncommitted", "base"))
+        root = ls.config.workspace_root()
+        if root is None:
+            raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: the server has no workspace folder")
+        settings = ls.settings
+        try:
+            changes = await asyncio.to_thread(collect, root, scope, ref,
+                                              max_files=settings.changes.maxFiles)
+        except ChangesError as exc:
+            raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
+        factory = ls.factory()
+        try:
+            pair = ChangesPair(changes, settings, factory.provider(settings.worker),
+                               factory.provider(settings.reviewer), factory.cache,
+                               instruction=instruction, sinks=[_status_sink(ls, root)])
+        except ProviderConfigError as exc:
+            raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
+        result = await pair.run()
+        edit, problem = change_set_edit(ls, changes.root, result.proposals)
+        return {"sessionId": result.session_id, "status": result.status,
+                "reason": problem or result.reason, "rounds": result.rounds,
+                "findings": [f.to_json() for f in result.findings],
+                "files": [p.path for p in result.proposals],
+                "edit": default_converter().unstructure(edit) if edit else None}
+
     return store
+
+
+def change_set_edit(ls: PairServer, root: Path, proposals: list[FileProposal]
+                    ) -> tuple[types.WorkspaceEdit | None, str | None]:
+    """One versioned WorkspaceEdit over every proposed file: open files at their buffer's
+    version, others as on disk. (None, why) when a buffer differs from what the session read."""
+    if not proposals:
+        return None, None
+    encoding = encoding_of(ls)
+    document_changes: list[types.TextDocumentEdit] = []
+    changes: dict[str, list[types.TextEdit]] = {}
+    for p in proposals:
+        uri = from_fs_path(str(root / p.path)) or (root / p.path).as_uri()
+        version = ls.document_version(uri)
+        if version is not None and ls.current_text(uri) != p.original:
+            return None, (f"{p.path} has changes in the editor that the session did not see "
+                          "(save it and pair again)")
+        index = LineIndex(p.original, encoding)
+        edits = [types.TextEdit(index.range(e.start, e.end), e.new_text)
+                 for e in region_edits(p.original, 0, len(p.original),
+                                       Eol.of(p.proposed).text)]
+        document_changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri,
+                                                                        version=version),
+            edits=list(edits)))
+        changes[uri] = edits
+    caps = ls.client_capabilities.workspace
+    if caps and caps.workspace_edit and caps.workspace_edit.document_changes:
+        return types.WorkspaceEdit(document_changes=document_changes), None
+    return types.WorkspaceEdit(changes=changes), None
 
 
 def _status_sink(ls: PairServer, root: Path) -> Any:

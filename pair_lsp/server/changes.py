@@ -15,22 +15,22 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import default_converter
 from pygls.uris import from_fs_path
 
-from pair_lsp.changes.git import SCOPES, ChangesError, collect
-from pair_lsp.changes.pairing import ChangesPair, FileProposal
-from pair_lsp.changes.review import ChangeFinding, ChangesResult, review_changes
-from pair_lsp.loop.events import Event
-from pair_lsp.loop.textops import Eol, region_edits
 from pair_lsp.providers.base import ProviderConfigError
 from pair_lsp.server.core import SEVERITY, PairServer
 from pair_lsp.server.findings import anchor
 from pair_lsp.server.positions import LineIndex, encoding_of
+
+if TYPE_CHECKING:  # the change modules load on the first command: the server starts without
+    from pair_lsp.changes.pairing import FileProposal
+    from pair_lsp.changes.review import ChangeFinding, ChangesResult
+    from pair_lsp.loop.events import Event
 
 COMMAND = "pair.reviewChanges"
 PAIR_COMMAND = "pair.pairChanges"
@@ -126,7 +126,10 @@ class ChangeFindings:
 
 
 def _params(args: tuple[Any, ...], command: str = COMMAND,
-            scopes: tuple[str, ...] = SCOPES) -> tuple[str, str | None, str]:
+            scopes: tuple[str, ...] | None = None) -> tuple[str, str | None, str]:
+    from pair_lsp.changes.git import SCOPES
+
+    scopes = scopes or SCOPES
     if len(args) != 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams(f"{command} expects one argument object "
                                    "{scope, base?, commit?, instruction?}")
@@ -153,6 +156,9 @@ def register(ls: PairServer) -> ChangeFindings:
 
     @ls.command(COMMAND)
     async def review_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
+        from pair_lsp.changes.git import ChangesError, collect
+        from pair_lsp.changes.review import review_changes
+
         scope, ref, instruction = _params(args)
         root = ls.config.workspace_root()
         if root is None:
@@ -200,6 +206,9 @@ def register(ls: PairServer) -> ChangeFindings:
 
     @ls.command(PAIR_COMMAND)
     async def pair_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
+        from pair_lsp.changes.git import ChangesError, collect
+        from pair_lsp.changes.pairing import ChangesPair
+
         scope, ref, instruction = _params(args, PAIR_COMMAND, ("uncommitted", "base"))
         root = ls.config.workspace_root()
         if root is None:
@@ -232,6 +241,8 @@ def change_set_edit(ls: PairServer, root: Path, proposals: list[FileProposal]
                     ) -> tuple[types.WorkspaceEdit | None, str | None]:
     """One versioned WorkspaceEdit over every proposed file: open files at their buffer's
     version, others as on disk. (None, why) when a buffer differs from what the session read."""
+    from pair_lsp.loop.textops import Eol, region_edits
+
     if not proposals:
         return None, None
     encoding = encoding_of(ls)

@@ -75,3 +75,10 @@ def test_blocks_need_a_path_in_a_multi_file_session() -> None:
     assert [(p, b.search) for p, b in pairs] == [("a.py", "x = 1"), ("a.py", "y = 1")]
     assert len(problems) == 2 and "'not/in/change.py'" in problems[0]
     assert "write the file's path there" in problems[1]
+
+
+def test_run_needs_a_file_or_a_change(tmp_path: Path) -> None:
+    out = cli("run", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("pair-lsp: error: name a FILE to pair on, or --uncommitted / "
+                                  "--base REF for a change")

@@ -39,9 +39,13 @@ def test_untracked_files_are_additions_and_ignored_ones_are_not(tmp_path: Path) 
     (repo / "build").mkdir()
     (repo / "build" / "out.py").write_text("y = 2\n")
     (repo / "new.rs").write_text("fn main() {}\n")
+    (repo / "empty.txt").write_text("")
+    (repo / "staged_empty.txt").write_text("")
+    git(repo, "add", "staged_empty.txt")
     changes = collect(repo, "uncommitted")
     files = {f.path: f for f in changes.files}
-    assert set(files) == {".gitignore", "new.rs"}
+    assert set(files) == {".gitignore", "new.rs", "empty.txt", "staged_empty.txt"}
+    assert files["empty.txt"].skipped == files["staged_empty.txt"].skipped == "empty file"
     assert files["new.rs"].status == "added" and files["new.rs"].hunks[0].added == (1,)
 
 

@@ -206,6 +206,8 @@ def _changed(pf: PatchedFile) -> ChangedFile:
         out.skipped = "symbolic link"
     elif status == "renamed" and not len(pf):
         out.skipped = f"renamed from {old} without changes"
+    elif status == "added" and not len(pf):
+        out.skipped = "empty file"
     elif not len(pf):
         out.skipped = "mode change only"
     for hunk in pf:

@@ -24,6 +24,10 @@ from pair_lsp import __version__
 EXIT_APPROVED, EXIT_ERROR, EXIT_NOT_APPROVED = 0, 1, 2
 
 
+TRUST_HELP = ("trust the project file found near FILE: obey its settings that run a program, "
+              "send code or keys elsewhere, or write outside the workspace")
+
+
 class UserError(Exception):
     """A problem with the user's input: printed as one line, exit 1."""
 
@@ -51,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--apply", action="store_true", help="write the approved edit to FILE")
     run.add_argument("--review-only", action="store_true", help="review without editing")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    run.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file")
+    run.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file (trusted)")
+    run.add_argument("--trust", action="store_true", help=TRUST_HELP)
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
@@ -64,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="show the resolved configuration and test providers")
     doctor.add_argument("--json", action="store_true")
     doctor.add_argument("--offline", action="store_true", help="do not call the providers")
-    doctor.add_argument("--config", type=Path)
+    doctor.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file (trusted)")
+    doctor.add_argument("--trust", action="store_true", help=TRUST_HELP)
 
     from pair_lsp.changes.cli import add_parsers as add_changes_parsers
 
@@ -116,9 +122,9 @@ def _settings(args: argparse.Namespace, near: Path) -> Any:
     from pair_lsp.config import (
         env_layer,
         find_project_file,
-        load_project_file,
         parse_role_spec,
         parse_settings,
+        project_settings,
     )
 
     layers: list[Any] = []
@@ -131,7 +137,9 @@ def _settings(args: argparse.Namespace, near: Path) -> Any:
     if project is not None:
         if not project.is_file():
             raise UserError(f"no such settings file: {project}")
-        data, errs = load_project_file(project)
+        # a file named with --config is the user's own choice; a found one is the project's
+        data, errs = project_settings(project, trusted=bool(args.config or args.trust),
+                                      how_to_trust="run with --trust")
         layers.append(data)
         messages += errs
     cli: dict[str, Any] = {}
@@ -352,7 +360,12 @@ async def _doctor(args: argparse.Namespace) -> int:
     for role_name in ("worker", "reviewer"):
         role = getattr(settings, role_name)
         entry: dict[str, Any] = {"provider": role.provider, "model": role.model,
-                                 "baseUrl": role.baseUrl, "key": key_status(role)}
+                                 "baseUrl": role.baseUrl,
+                                 "key": key_status(role, command_run=not args.offline)}
+        if args.offline and role.apiKeyCommand:  # offline runs no program: the key is not needed
+            entry["uses"], entry["notes"] = role.label, []
+            report["roles"][role_name] = entry
+            continue
         try:
             provider = make_provider(role, local_fallback=settings.localFallback)
             entry["uses"] = provider.info.label

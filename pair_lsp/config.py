@@ -95,21 +95,41 @@ class Settings:
     changes: ChangesConfig = field(default_factory=ChangesConfig)
 
 
+ECHO_LIMIT = 200  # characters of a bad value or name echoed back in a message
+
+
+def cut(text: str) -> str:
+    """``text`` cut to :data:`ECHO_LIMIT` characters: a 10 MB setting is not echoed whole."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    return f"{text[:ECHO_LIMIT]}… ({len(text)} characters)"
+
+
+def shown(value: Any) -> str:
+    return cut(repr(value))
+
+
 def _check(name: str, value: Any, current: Any) -> Any:
     """Return ``value`` coerced to the type of ``current``; raise ValueError naming the fix."""
+    if name == "temperature":  # the one optional number
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"expected a number >= 0, got {shown(value)}")
+        return float(value)
     if isinstance(current, bool):
         if isinstance(value, bool):
             return value
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {shown(value)}")
     if isinstance(current, int) and not isinstance(current, bool):
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-            raise ValueError(f"expected a whole number, got {value!r}")
+            raise ValueError(f"expected a whole number, got {shown(value)}")
         if value < 0:
-            raise ValueError(f"expected a number >= 0, got {value!r}")
+            raise ValueError(f"expected a number >= 0, got {shown(value)}")
         return int(value)
     if isinstance(current, float):
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"expected a positive number, got {value!r}")
+            raise ValueError(f"expected a positive number, got {shown(value)}")
         return float(value)
     if isinstance(current, tuple):  # a list of strings
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -119,11 +139,9 @@ def _check(name: str, value: Any, current: Any) -> Any:
         if value is None and current is None:
             return None
         if not isinstance(value, str):
-            if name == "temperature" and isinstance(value, int | float):
-                return float(value)
-            raise ValueError(f"expected a string, got {value!r}")
+            raise ValueError(f"expected a string, got {shown(value)}")
         return value
-    raise ValueError(f"unsupported value {value!r}")
+    raise ValueError(f"unsupported value {shown(value)}")
 
 
 _CHOICES = {"provider": PROVIDERS, "structuredOutput": STRUCTURED_OUTPUT,
@@ -135,14 +153,14 @@ _MINIMUM = {"maxRounds": 1, "maxOutputTokens": 16, "contextSize": 512, "maxFiles
 
 def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any:
     if not isinstance(data, dict):
-        errors.append(f"Setting '{prefix}' must be an object; using its defaults.")
+        errors.append(f"Setting '{prefix}' must be an object, got {shown(data)}; ignored.")
         return obj
     known = {f.name: f for f in fields(obj)}
     changes: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}.{key}"
         if key not in known:
-            errors.append(f"Unknown setting '{path}' ignored.")
+            errors.append(f"Unknown setting '{prefix}.{cut(str(key))}' ignored.")
             continue
         current = getattr(obj, key)
         if hasattr(current, "__dataclass_fields__"):
@@ -157,11 +175,12 @@ def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any
         try:
             checked = _check(key, value, current)
             if key in _CHOICES and checked not in _CHOICES[key]:
-                raise ValueError(f"expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+                raise ValueError(
+                    f"expected one of {', '.join(_CHOICES[key])}, got {shown(value)}")
             if key in _MINIMUM and checked < _MINIMUM[key]:
-                raise ValueError(f"expected at least {_MINIMUM[key]}, got {value!r}")
+                raise ValueError(f"expected at least {_MINIMUM[key]}, got {shown(value)}")
         except ValueError as exc:
-            errors.append(f"Setting '{path}': {exc}; using the default ({current!r}).")
+            errors.append(f"Setting '{path}': {exc}; using the default ({shown(current)}).")
             continue
         changes[key] = checked
     return replace(obj, **changes) if changes else obj
@@ -172,7 +191,8 @@ def parse_role_spec(spec: str) -> dict[str, str]:
     provider, _, model = spec.partition(":")
     provider = provider.strip()
     if provider not in PROVIDERS:
-        raise ValueError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
+        raise ValueError(
+            f"unknown provider {shown(provider)} (choose from {', '.join(PROVIDERS)})")
     out = {"provider": provider}
     if model.strip():
         out["model"] = model.strip()
@@ -188,7 +208,7 @@ def parse_settings(*layers: Any) -> tuple[Settings, list[str]]:
     for layer in layers:
         if layer is None:
             continue
-        if isinstance(layer, dict) and isinstance(layer.get("pair"), dict) and len(layer) == 1:
+        if isinstance(layer, dict) and list(layer) == ["pair"]:  # a `pair` section
             layer = layer["pair"]
         # a role switching provider should not keep the previous provider's model name
         if isinstance(layer, dict):
@@ -245,8 +265,97 @@ def load_project_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, [f"Could not read {path}: {exc}; ignoring it."]
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("pair-lsp", {})
-    return (data if isinstance(data, dict) else {}), []
+        tool = data.get("tool", {})
+        data = tool.get("pair-lsp", {}) if isinstance(tool, dict) else {}
+    if not isinstance(data, dict):
+        return {}, [f"{path}: [tool.pair-lsp] must be a table, got {shown(data)}; ignoring it."]
+    return data, []
+
+
+# ------------------------------------------------------------------------------ trust
+
+ROLES = ("worker", "reviewer")
+
+# Settings that run a program, read or write outside the workspace, or send code or keys
+# elsewhere. A project file (.pair-lsp.toml, [tool.pair-lsp]) sets them only when its workspace
+# is trusted; user-level settings (editor, environment, flags) always can. Add "proof" here when
+# that setting lands.
+TRUST_GATED: tuple[str, ...] = (
+    *(f"{role}.{key}" for role in ROLES
+      for key in ("apiKeyCommand", "apiKeyEnv", "baseUrl", "modelPath")),
+    "cache.directory", "transcript.directory",
+)
+
+
+def user_config_file() -> Path:
+    """The user's own pair-lsp file (holds `trustedWorkspaces`); never read from a project."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("pair-lsp", appauthor=False)) / "config.toml"
+
+
+def trusted_workspaces() -> tuple[list[Path], list[str]]:
+    """The folders listed in the user config's `trustedWorkspaces`, and any message about it."""
+    path = user_config_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], []
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [], [f"Could not read {path}: {cut(str(exc))}; no workspace is trusted by it."]
+    listed = data.get("trustedWorkspaces", [])
+    if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
+        return [], [f"{path}: trustedWorkspaces must be a list of folders, got {shown(listed)}."]
+    return [Path(x).expanduser().resolve() for x in listed if x.strip()], []
+
+
+def workspace_listed(folder: Path) -> tuple[bool, list[str]]:
+    """True when ``folder`` is (inside) a folder of the user's `trustedWorkspaces`."""
+    listed, messages = trusted_workspaces()
+    folder = folder.expanduser().resolve()
+    return any(folder == t or folder.is_relative_to(t) for t in listed), messages
+
+
+def drop_untrusted(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``data`` without the :data:`TRUST_GATED` settings, and the names of those it held."""
+    wrapped = list(data) == ["pair"] and isinstance(data["pair"], dict)
+    kept = dict(data["pair"] if wrapped else data)
+    dropped: list[str] = []
+    for name in TRUST_GATED:
+        *parents, leaf = name.split(".")
+        node = kept
+        for part in parents:  # copy the path down to the leaf: the caller's dict stays whole
+            child = node.get(part)
+            if not isinstance(child, dict):
+                break
+            child = dict(child)
+            node[part] = child
+            node = child
+        else:
+            if leaf in node:
+                del node[leaf]
+                dropped.append(name)
+    return ({"pair": kept} if wrapped else kept), dropped
+
+
+def project_settings(path: Path, *, trusted: bool,
+                     how_to_trust: str) -> tuple[dict[str, Any], list[str]]:
+    """A project file's settings as a layer for :func:`parse_settings`: in full when the user
+    trusts its workspace (``trusted``, or the folder is in `trustedWorkspaces`), else without
+    the :data:`TRUST_GATED` settings and with ONE message naming them and ``how_to_trust``."""
+    data, messages = load_project_file(path)
+    if trusted or not data:
+        return data, messages
+    listed, errs = workspace_listed(path.parent)
+    messages += errs
+    if listed:
+        return data, messages
+    data, dropped = drop_untrusted(data)
+    if dropped:
+        messages.append(f"the workspace is not trusted: ignored {', '.join(dropped)} from "
+                        f"{path}; {how_to_trust}, or list {path.parent} in trustedWorkspaces "
+                        f"in {user_config_file()}")
+    return data, messages
 
 
 def env_layer() -> dict[str, Any]:
@@ -266,10 +375,15 @@ def env_layer() -> dict[str, Any]:
 
 
 def settings_to_dict(settings: Settings) -> dict[str, Any]:
-    """A plain-dict view (for `pair.status` and `pair-lsp doctor`). Holds no key values."""
-    def conv(obj: Any) -> Any:
+    """A plain-dict view (for `pair.status` and `pair-lsp doctor`). Holds no key values: a key
+    command shows its program only (its arguments may hold a key)."""
+    from pair_lsp.secrets import redact_command
+
+    def conv(obj: Any, name: str = "") -> Any:
         if hasattr(obj, "__dataclass_fields__"):
-            return {f.name: conv(getattr(obj, f.name)) for f in fields(obj)}
+            return {f.name: conv(getattr(obj, f.name), f.name) for f in fields(obj)}
+        if name == "apiKeyCommand" and obj:
+            return redact_command(obj)
         return obj
     result: dict[str, Any] = conv(settings)
     return result

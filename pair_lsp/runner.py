@@ -48,7 +48,7 @@ class SessionFactory:
         if not self.settings.cache.enabled:
             return ResponseStore()
         if self._cache is None:
-            self._cache = ResponseCache(self.settings.cache, self._warn)
+            self._cache = ResponseCache(self.settings.cache, self._warn, workspace=self.workspace)
         return self._cache
 
     def create(self, request: PairRequest, *, sinks: list[Sink] | None = None,

@@ -65,11 +65,24 @@ def resolve_key(role: RoleConfig) -> str | None:
     return None
 
 
-def key_status(role: RoleConfig) -> str:
-    """'yes' / 'no' / 'command' for doctor and checkhealth: never the key itself."""
+def redact_command(command: str) -> str:
+    """A key command as it may be shown: its program's name, and `***` for any arguments (a
+    command may carry the key inline: `echo sk-...`, `sh -c 'printf KEY'`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return "***"
+    if not words:
+        return ""
+    program = os.path.basename(words[0]) or "***"
+    return redact(program) + (" ***" if len(words) > 1 else "")
+
+
+def key_status(role: RoleConfig, *, command_run: bool = True) -> str:
+    """'yes' / 'no' / 'from command' for doctor and checkhealth: never the key itself."""
     if role.provider == "local":
         return "not needed"
     if role.apiKeyCommand:
-        return "from command"
+        return "from command" if command_run else "from command (not run)"
     env = role.default_key_env()
     return f"yes ({env})" if env and os.environ.get(env, "").strip() else f"no ({env})"

@@ -1,7 +1,8 @@
 """The session transcript: every event as a JSONL line, plus a readable Markdown rendering.
 
-Written to the user state dir by default (or `.pair/` in the workspace). Every string passes
-through :func:`pair_lsp.secrets.redact` first: keys never reach the disk.
+Written to the user state dir by default (or `.pair/` in the workspace): files 0600 in
+directories 0700. Every string passes through :func:`pair_lsp.secrets.redact` first: keys never
+reach the disk. Writing a transcript never fails a session: errors are logged once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import IO, Any
 
 from pair_lsp.config import TranscriptConfig
 from pair_lsp.loop.events import Event, Finished, StreamProgress
+from pair_lsp.private_files import private_dir, private_file
 from pair_lsp.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -24,14 +26,17 @@ def transcript_dir(config: TranscriptConfig, workspace: Path | None = None) -> P
     if config.directory:
         return Path(config.directory).expanduser()
     if config.location == "workspace" and workspace is not None:
-        return workspace / ".pair" / "transcripts"
+        folder = workspace / ".pair" / "transcripts"
+        # a repository shipping `.pair` as a link elsewhere does not move them out of it
+        if folder.resolve().is_relative_to(workspace.resolve()):
+            return folder
     from platformdirs import user_state_dir
 
     return Path(user_state_dir("pair-lsp", appauthor=False)) / "transcripts"
 
 
 class Transcript:
-    """A sink for session events. File errors are logged once, never raised."""
+    """A sink for session events. Any failure is logged once and never reaches the session."""
 
     def __init__(self, directory: Path, session_id: str):
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -43,11 +48,12 @@ class Transcript:
         self.written = threading.Event()
         self.finished = False
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            # tightened only when it is a transcripts folder (never a folder a setting named)
+            private_dir(directory, tighten=directory.name == "transcripts")
         except OSError as exc:
             self._fail(exc)
 
-    def _fail(self, exc: OSError) -> None:
+    def _fail(self, exc: BaseException) -> None:
         if not self._failed:
             log.warning("cannot write the transcript at %s: %s", self.jsonl_path, exc)
         self._failed = True
@@ -55,29 +61,37 @@ class Transcript:
     def __call__(self, event: Event) -> None:
         if isinstance(event, StreamProgress):
             return  # throttled token counts: the call_usage events carry the real numbers
+        try:
+            self._record(event)
+        except Exception as exc:  # a transcript never fails a session
+            self._fail(exc)
+            if isinstance(event, Finished):
+                self.written.set()
+
+    def _record(self, event: Event) -> None:
         record = {"time": round(time.time(), 3), **event.to_json()}
         line = redact(json.dumps(record, ensure_ascii=False))
         self._events.append(json.loads(line))
         if self._failed:
-            return
-        try:
-            if self._fh is None:
-                self._fh = self.jsonl_path.open("a", encoding="utf-8")
-            self._fh.write(line + "\n")  # buffered: one write per few events, not per event
             if isinstance(event, Finished):
-                self.finished = True
-                self._fh.close()
-                self._fh = None
-                # rendering is not the session's business: keep it off the event loop
-                threading.Thread(target=self._write_markdown, daemon=True,
-                                 name="pair-transcript").start()
-        except OSError as exc:
-            self._fail(exc)
+                self.written.set()
+            return
+        if self._fh is None:
+            self._fh = private_file(self.jsonl_path, "a")
+        self._fh.write(line + "\n")  # buffered: one write per few events, not per event
+        if isinstance(event, Finished):
+            self.finished = True
+            self._fh.close()
+            self._fh = None
+            # rendering is not the session's business: keep it off the event loop
+            threading.Thread(target=self._write_markdown, daemon=True,
+                             name="pair-transcript").start()
 
     def _write_markdown(self) -> None:
         try:
-            self.markdown_path.write_text(render_markdown(self._events), encoding="utf-8")
-        except OSError as exc:
+            with private_file(self.markdown_path, "w") as fh:
+                fh.write(render_markdown(self._events))
+        except Exception as exc:  # logged once; the session has ended already
             self._fail(exc)
         finally:
             self.written.set()

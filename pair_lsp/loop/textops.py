@@ -162,18 +162,53 @@ def _count(text: str, needle: str, limit: int = 2) -> int:
     return count
 
 
-def rebase_edits(edits: list[TextEdit], new_document: str) -> list[TextEdit] | None:
-    """Re-find each edit (with its context) in a changed document; None if any is lost.
+def context_within(document: str, lo: int, hi: int,
+                   edits: list[TextEdit]) -> list[TextEdit] | None:
+    """The edits with their context taken from ``document[lo:hi]`` only (a session's target),
+    grown line by line until each edit is unique there; None if one never is."""
+    out: list[TextEdit] = []
+    for edit in edits:
+        if not lo <= edit.start <= edit.end <= hi:
+            return None
+        old = document[edit.start:edit.end]
+        for lines in range(0, 9):
+            before = _lines_before(document, edit.start, lines)
+            before = before[max(0, len(before) - (edit.start - lo)):]
+            after = _lines_after(document, edit.end, lines)[:hi - edit.end]
+            if _count_in(document, before + old + after, lo, hi) == 1:
+                out.append(TextEdit(edit.start, edit.end, edit.new_text, old, before, after))
+                break
+        else:
+            return None
+    return out
 
-    An edit is re-based only when its quoted context occurs exactly once: an ambiguous or
+
+def _count_in(text: str, needle: str, lo: int, hi: int, limit: int = 2) -> int:
+    if not needle:
+        return limit
+    count = 0
+    i = text.find(needle, lo, hi)
+    while i >= 0 and count < limit:
+        count += 1
+        i = text.find(needle, i + 1, hi)
+    return count
+
+
+def rebase_edits(edits: list[TextEdit], new_document: str, lo: int = 0,
+                 hi: int | None = None) -> list[TextEdit] | None:
+    """Re-find each edit (with its context) in a changed document, inside ``[lo, hi)`` only (the
+    re-anchored target; the whole document by default); None if any is lost.
+
+    An edit is re-based only when its quoted context occurs exactly once there: an ambiguous or
     vanished anchor withdraws the whole edit rather than risk the wrong lines.
     """
+    hi = len(new_document) if hi is None else hi
     out: list[TextEdit] = []
     for edit in edits:
         needle = edit.before + edit.old_text + edit.after
-        if _count(new_document, needle) != 1:
+        if _count_in(new_document, needle, lo, hi) != 1:
             return None
-        at = new_document.find(needle) + len(edit.before)
+        at = new_document.find(needle, lo, hi) + len(edit.before)
         out.append(TextEdit(at, at + len(edit.old_text), edit.new_text, edit.old_text,
                             edit.before, edit.after))
     out.sort(key=lambda e: e.start)

@@ -23,12 +23,15 @@ def create_server() -> PairServer:
     @ls.feature(types.INITIALIZE)
     def initialize(ls: PairServer, params: types.InitializeParams) -> None:
         opts = params.initialization_options
+        trusted = False  # absent: the project file's trust-gated settings are ignored
         if isinstance(opts, dict):
             opts = dict(opts)
             extra = opts.pop("clientCommands", None)
             if isinstance(extra, list):
                 ls.client_commands = {c for c in extra if isinstance(c, str)}
-        ls.config.set_initialization_options(opts, params)
+            trusted = opts.pop("trusted", None) is True
+            ls.result_notifications = opts.pop("resultNotifications", None) is True
+        ls.config.set_initialization_options(opts, params, trusted=trusted)
         ls.pull_mode = ls._client_pull_mode()
 
     @ls.feature(types.INITIALIZED)
@@ -43,13 +46,11 @@ def create_server() -> PairServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PairServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.config.note_document(params.text_document.uri)
+        ls.document_changed(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PairServer, params: types.DidChangeTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        text = ls.current_text(uri)
-        if text is not None and ls.findings.reanchor(uri, text):
-            ls.publish(uri)
+        ls.document_changed(params.text_document.uri, params.content_changes)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PairServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -60,6 +61,7 @@ def create_server() -> PairServer:
         uri = params.text_document.uri
         ls.sessions.cancel(uri=uri)
         ls._indexes.pop(uri, None)
+        ls._texts.pop(uri, None)
         if ls.findings.get(uri):
             ls.findings.clear(uri)
             if not ls.pull_mode:

@@ -18,7 +18,8 @@ from pair_lsp.secrets import key_status
 from pair_lsp.server.core import PairServer
 
 COMMANDS = ("pair.selection", "pair.document", "pair.review", "pair.cancel", "pair.apply",
-            "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied")
+            "pair.showTranscript", "pair.status", "pair.proposal", "pair.markApplied",
+            "pair.discard", "pair.continue", "pair.retry", "pair.dismiss")
 
 
 def invalid(message: str) -> JsonRpcInvalidParams:
@@ -105,8 +106,11 @@ def _diagnostics(command: str, obj: dict[str, Any]) -> tuple[str, ...]:
     for d in raw[:50]:
         if not isinstance(d, dict) or not isinstance(d.get("message"), str):
             raise invalid(f"{command}: each diagnostic needs a 'message' string, got {d!r}")
-        line = (d.get("range") or {}).get("start", {}).get("line")
-        where = f"line {line + 1}: " if isinstance(line, int) else ""
+        rng = d.get("range")
+        start = rng.get("start") if isinstance(rng, dict) else None
+        line = start.get("line") if isinstance(start, dict) else None
+        where = f"line {line + 1}: " if isinstance(line, int) and \
+            not isinstance(line, bool) else ""
         source = f"[{d['source']}] " if isinstance(d.get("source"), str) else ""
         out.append(f"{where}{source}{d['message']}")
     return tuple(out)
@@ -148,8 +152,8 @@ def register(ls: PairServer) -> None:
         obj = _obj("pair.review", args)
         uri = _str("pair.review", obj, "uri", required=True) or ""
         _document(ls, "pair.review", uri)
-        start, end = (_range(ls, "pair.review", uri, obj["range"]) if obj.get("range")
-                      else (0, None))
+        start, end = (_range(ls, "pair.review", uri, obj["range"])
+                      if obj.get("range") is not None else (0, None))
         return await _start(ls, "pair.review", uri, start, end, "review", obj)
 
     @ls.command("pair.cancel")
@@ -177,12 +181,70 @@ def register(ls: PairServer) -> None:
     @ls.command("pair.apply")
     async def pair_apply(ls: PairServer, *args: Any) -> dict[str, Any]:
         record = _record("pair.apply", args)
+        obj = _obj("pair.apply", args)
         if record.running:
             return {"applied": False, "reason": "the session is still running"}
+        if record.has_proposal and not record.approved and obj.get("confirmed") is not True \
+                and not await ls.sessions.confirm_unapproved(record):
+            return {"applied": False, "reason": "not confirmed"}
         applied, reason = await ls.sessions.apply(record)
         if not applied:
             ls.show_error(f"Pair: could not apply: {reason}")
         return {"applied": applied, **({"reason": reason} if reason else {})}
+
+    @ls.command("pair.discard")
+    def pair_discard(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.discard", args)
+        if record.running:
+            record.session.cancel()
+        ls.sessions.discard(record)
+        return {"discarded": True}
+
+    @ls.command("pair.continue")
+    async def pair_continue(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.continue", args)
+        obj = _obj("pair.continue", args)
+        rounds = obj.get("rounds", 2)
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= 20:
+            raise invalid(f"pair.continue: 'rounds' must be a whole number 1-20, got {rounds!r}")
+        if record.running:
+            raise invalid("pair.continue: the session is still running")
+        if ls.open_document(record.uri) is None:
+            raise invalid(f"pair.continue: open {record.uri} in the editor first")
+        instruction = _str("pair.continue", obj, "instruction")
+        result = await ls.sessions.continue_session(record, rounds, instruction)
+        if result is None:
+            raise invalid("pair.continue: the code under this session changed; start a new "
+                          "session instead")
+        return result
+
+    @ls.command("pair.retry")
+    async def pair_retry(ls: PairServer, *args: Any) -> dict[str, Any]:
+        record = _record("pair.retry", args)
+        if record.running:
+            raise invalid("pair.retry: the session is still running")
+        if ls.open_document(record.uri) is None:
+            raise invalid(f"pair.retry: open {record.uri} in the editor first")
+        result = await ls.sessions.retry(record)
+        if result is None:
+            raise invalid("pair.retry: the document is not open")
+        return result
+
+    @ls.command("pair.dismiss")
+    def pair_dismiss(ls: PairServer, *args: Any) -> dict[str, Any]:
+        obj = _obj("pair.dismiss", args)
+        uri = _str("pair.dismiss", obj, "uri", required=True) or ""
+        fid = _str("pair.dismiss", obj, "findingId", required=True) or ""
+        _str("pair.dismiss", obj, "reason")
+        sid = _str("pair.dismiss", obj, "sessionId")
+        record = ls.sessions.get(sid) if sid else None
+        if record is None:
+            owner = next((a.session_id for a in ls.findings.get(uri) if a.finding.id == fid),
+                         None)
+            record = ls.sessions.get(owner) if owner else None
+        if not ls.sessions.dismiss(record, uri, fid):
+            raise invalid(f"pair.dismiss: no finding {fid} in {uri}")
+        return {"dismissed": True}
 
     @ls.command("pair.markApplied")
     def pair_mark_applied(ls: PairServer, *args: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,11 @@ from pair_lsp.config import Settings
 from pair_lsp.loop.textops import TextEdit
 from pair_lsp.runner import SessionFactory
 from pair_lsp.secrets import redact
-from pair_lsp.server.findings import FindingStore
+from pair_lsp.server.findings import IN_PROPOSAL, Anchored, FindingStore
 from pair_lsp.server.positions import LineIndex, encoding_of
 from pair_lsp.server.sessions import SessionManager
 from pair_lsp.server.settings import SettingsSync
+from pair_lsp.server.tracking import Change
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class PairServer(LanguageServer):
         self._save_timers: dict[str, asyncio.TimerHandle] = {}
         self._publish_due: set[str] = set()
         self.pull_mode = False
+        self.result_notifications = False  # the client renders pair/result itself
+        self._texts: dict[str, str] = {}  # the text each anchor was last placed in
         # more pushed diagnostics per URI (opened or not), e.g. a change review's (changes.py)
         self.diagnostic_sources: list[Callable[[str], list[types.Diagnostic]]] = []
 
@@ -180,18 +183,39 @@ class PairServer(LanguageServer):
         if self.open_document(uri) is None:
             return extra
         index = self.line_index(uri)
-        out = []
-        for a in self.findings.get(uri):
-            f = a.finding
-            message = f.message + (f"\nSuggestion: {f.suggestion}" if f.suggestion else "")
-            approx = " · approximate location" if a.approximate else ""
-            out.append(types.Diagnostic(
-                range=index.range(a.start, a.end),
-                message=f"{message}\n— {a.reviewer}, round {a.round}{approx}",
-                severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
-                code=f.id, source="pair",
-                data={"sessionId": a.session_id, "findingId": f.id, "round": a.round}))
-        return out + extra
+        return [self._diagnostic(index, a) for a in self.findings.get(uri)] + extra
+
+    @staticmethod
+    def _diagnostic(index: LineIndex, a: Anchored) -> types.Diagnostic:
+        f = a.finding
+        lines = [f.message + (f" ({IN_PROPOSAL})" if a.placement == "proposal" else "")]
+        if a.declined is not None:
+            lines.append(f"Declined by the worker: {a.declined}")
+        elif f.suggestion:
+            lines.append(f"Suggestion: {f.suggestion}")
+        lines.append(f"— {a.reviewer}, round {a.round}")
+        return types.Diagnostic(
+            range=index.range(a.start, a.end), message="\n".join(lines),
+            severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Warning),
+            code=f.id, source="pair",
+            data={"sessionId": a.session_id, "findingId": f.id, "round": a.round})
+
+    # ---------------------------------------------------------------- changes
+
+    def document_changed(self, uri: str, changes: Sequence[Any] = ()) -> None:
+        """Anchors (session targets, findings) follow the user's edit (``changes``: the
+        didChange content changes, already applied to the document)."""
+        text = self.current_text(uri)
+        old = self._texts.get(uri)
+        if text is None:
+            return
+        self._texts[uri] = text
+        if old is None:
+            return
+        self.sessions.on_change(uri, changes)
+        change = Change.between(old, text)
+        if change is not None and self.findings.follow(uri, change, text):
+            self.publish(uri)
 
     @staticmethod
     def soon(callback: Callable[..., None], *args: Any) -> None:

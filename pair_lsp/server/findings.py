@@ -1,15 +1,24 @@
 """Reviewer findings anchored in documents: the source of the `pair` diagnostics.
 
-A finding is anchored by its quote (the hinted line picks among repeats); a quote that is not
-in the document is anchored to its line and marked approximate. On every change the anchors
-are re-found: a finding whose quoted code is gone is dropped.
+What is shown is the truth about each session (docs/lsp-surface.md, "The finding lifecycle"):
+- a finding whose quote is in the session's target is anchored on the quote (the hinted line
+  picks among repeats);
+- a finding whose quote is not in the document is about the proposal (code the user cannot
+  see yet): it sits on the session's whole target, labelled "in the proposed edit";
+- a finding without a quote sits on its hinted line of the target;
+- on every change, anchors follow the user's edits; a quoted finding whose code is gone goes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from pair_lsp.loop.protocol import Finding
+from pair_lsp.server.tracking import Change
+
+Placement = Literal["quote", "line", "proposal"]
+IN_PROPOSAL = "in the proposed edit"
 
 
 @dataclass(frozen=True)
@@ -18,13 +27,22 @@ class Anchored:
     finding: Finding
     start: int
     end: int
-    approximate: bool
+    placement: Placement
     reviewer: str
     round: int
+    declined: str | None = None  # the worker's reason, when it declined this finding
+
+    @property
+    def approximate(self) -> bool:
+        return self.placement != "quote"
 
     def to_json(self) -> dict[str, object]:
-        return {**self.finding.to_json(), "approximate": self.approximate,
-                "sessionId": self.session_id, "round": self.round}
+        out: dict[str, object] = {**self.finding.to_json(), "approximate": self.approximate,
+                                  "placement": self.placement, "sessionId": self.session_id,
+                                  "round": self.round}
+        if self.declined is not None:
+            out["declined"] = self.declined
+        return out
 
 
 def _occurrences(text: str, needle: str, lo: int = 0, hi: int | None = None) -> list[int]:
@@ -37,27 +55,40 @@ def _occurrences(text: str, needle: str, lo: int = 0, hi: int | None = None) -> 
     return out
 
 
-def anchor(text: str, finding: Finding, region: tuple[int, int], region_first_line: int,
-           session_id: str, reviewer: str, round_no: int) -> Anchored:
-    """Anchor ``finding`` in ``text``; ``region`` is the reviewed span (offsets) and
-    ``region_first_line`` its 1-based first line (used when the region is unknown: (0, len))."""
+def anchor(text: str, finding: Finding, region: tuple[int, int], session_id: str,
+           reviewer: str, round_no: int) -> Anchored:
+    """Anchor ``finding`` in ``text``; ``region`` is the session's target as it is now."""
+    lo, hi = region
     quote = finding.quote.strip()
-    below = (finding.line - 1) if finding.line else 0
-    if region[0] == 0 and region_first_line > 1:  # the document changed: count from the top
-        below += region_first_line - 1
-    hint = _line_after(text, region[0], below)  # from the region, not from the top of the file
     if quote:
-        hits = _occurrences(text, quote, region[0], region[1]) or _occurrences(text, quote)
+        hits = _occurrences(text, quote, lo, hi)
         if hits:
+            hint = _line_after(text, lo, (finding.line - 1) if finding.line else 0)
             best = min(hits, key=lambda h: abs(h - hint))
-            return Anchored(session_id, finding, best, best + len(quote), False, reviewer,
+            return Anchored(session_id, finding, best, best + len(quote), "quote", reviewer,
                             round_no)
-    start = max(region[0], min(hint, max(region[0], region[1] - 1)))
-    line_end = text.find("\n", start)
-    end = len(text) if line_end < 0 else line_end
-    if end > len(text.rstrip("\r\n")) and text.endswith("\r\n"):
-        end = max(start, end - 1)
-    return Anchored(session_id, finding, start, max(start, end), True, reviewer, round_no)
+        # the quote is not in the user's text: it is about the proposal
+        return Anchored(session_id, finding, lo, _trim_end(text, lo, hi), "proposal", reviewer,
+                        round_no)
+    if finding.line:
+        start = _line_after(text, lo, finding.line - 1)
+        if lo <= start < max(hi, lo + 1):
+            nl = text.find("\n", start, hi)
+            end = hi if nl < 0 else nl
+            if end > start and text[end - 1] == "\r":
+                end -= 1
+            return Anchored(session_id, finding, start, max(start, end), "line", reviewer,
+                            round_no)
+    return Anchored(session_id, finding, lo, _trim_end(text, lo, hi), "proposal", reviewer,
+                    round_no)
+
+
+def _trim_end(text: str, lo: int, hi: int) -> int:
+    """The target's end without its final line break (a diagnostic ends on the last line)."""
+    end = hi
+    while end > lo and text[end - 1] in "\r\n":
+        end -= 1
+    return end
 
 
 def _line_after(text: str, start: int, lines: int) -> int:
@@ -84,6 +115,10 @@ class FindingStore:
     def uris(self) -> list[str]:
         return list(self._by_uri)
 
+    def of_session(self, session_id: str) -> list[tuple[str, Anchored]]:
+        return [(uri, a) for uri, items in self._by_uri.items() for a in items
+                if a.session_id == session_id]
+
     def _set(self, uri: str, items: list[Anchored]) -> None:
         self.version += 1
         if items:
@@ -92,15 +127,31 @@ class FindingStore:
             self._by_uri.pop(uri, None)
 
     def add(self, uri: str, item: Anchored) -> None:
-        """Add or replace (same session, round and finding id)."""
+        """Add or replace (same session and finding id)."""
         items = [a for a in self.get(uri)
-                 if not (a.session_id == item.session_id and a.round == item.round
-                         and a.finding.id == item.finding.id)]
+                 if not (a.session_id == item.session_id and a.finding.id == item.finding.id)]
         self._set(uri, [*items, item])
 
     def replace_session(self, uri: str, session_id: str, items: list[Anchored]) -> None:
         kept = [a for a in self.get(uri) if a.session_id != session_id]
         self._set(uri, kept + items)
+
+    def drop_older_rounds(self, uri: str, session_id: str, round_no: int) -> bool:
+        items = self.get(uri)
+        kept = [a for a in items if a.session_id != session_id or a.round >= round_no]
+        if len(kept) != len(items):
+            self._set(uri, kept)
+            return True
+        return False
+
+    def remove(self, uri: str, session_id: str | None, finding_id: str) -> bool:
+        items = self.get(uri)
+        kept = [a for a in items if not (a.finding.id == finding_id and
+                                         (session_id is None or a.session_id == session_id))]
+        if len(kept) != len(items):
+            self._set(uri, kept)
+            return True
+        return False
 
     def clear_range(self, uri: str, start: int, end: int, keep_session: str) -> None:
         """Drop other sessions' findings inside [start, end): a new session replaces them."""
@@ -121,32 +172,28 @@ class FindingStore:
     def clear(self, uri: str) -> None:
         self._set(uri, [])
 
-    def reanchor(self, uri: str, text: str) -> bool:
-        """Re-find every anchor after a change; drop the ones whose quote is gone."""
+    def follow(self, uri: str, change: Change, text: str) -> bool:
+        """Move every anchor through ``change`` (``text`` is the new text); a quoted finding
+        whose code the change destroyed is re-found nearby, or dropped."""
         items = self.get(uri)
         if not items:
             return False
         out: list[Anchored] = []
-        changed = False
         for a in items:
-            quote = a.finding.quote.strip()
-            if a.approximate or not quote:
-                start = min(a.start, len(text))
-                end = min(max(a.end, start), len(text))
-                moved = replace(a, start=start, end=end)
-                out.append(moved)
-                changed |= moved != a
+            start, end = change.map_start(a.start), change.map_end(a.end)
+            if a.placement != "quote":
+                out.append(replace(a, start=start, end=max(start, end)))
                 continue
-            if text[a.start:a.end] == quote:
-                out.append(a)
+            quote = a.finding.quote.strip()
+            if text[start:end] == quote:
+                out.append(replace(a, start=start, end=end))
                 continue
             hits = _occurrences(text, quote)
-            changed = True
-            if not hits:
-                continue  # the quoted code is gone: the finding goes with it
-            best = min(hits, key=lambda h: abs(h - a.start))
-            out.append(replace(a, start=best, end=best + len(quote)))
-        if changed or len(out) != len(items):
+            if hits:  # the quoted code moved (cut and pasted, re-indented)
+                best = min(hits, key=lambda h: abs(h - start))
+                out.append(replace(a, start=best, end=best + len(quote)))
+            # else: the quoted code is gone, and the finding with it
+        if out != items:
             self._set(uri, out)
             return True
         return False

@@ -1,6 +1,8 @@
 """Settings for the server: initializationOptions, then the project file, then
 workspace/configuration (section `pair`), each merged over the last. Invalid values are named in
-one message each (shown once) and fall back to their defaults.
+one message each (shown once) and fall back to their defaults. The project file's trust-gated
+settings apply only when the client says the workspace is trusted (initializationOptions
+`trusted: true`) or the user lists it in `trustedWorkspaces`.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from pair_lsp.config import (
     Settings,
     env_layer,
     find_project_file,
-    load_project_file,
     parse_settings,
+    project_settings,
 )
 
 if TYPE_CHECKING:
     from pair_lsp.server.core import PairServer
 
 log = logging.getLogger(__name__)
+
+HOW_TO_TRUST = "trust the workspace in your editor"
 
 
 class SettingsSync:
@@ -35,14 +39,17 @@ class SettingsSync:
         self._client_config: Any = None
         self._root: Path | None = None
         self._project: Path | None = None
+        self._trusted = False
 
     def workspace_root(self) -> Path | None:
         return self._root
 
-    def set_initialization_options(self, options: Any, params: types.InitializeParams) -> None:
+    def set_initialization_options(self, options: Any, params: types.InitializeParams, *,
+                                   trusted: bool = False) -> None:
         from pair_lsp.server.core import workspace_root_of
 
         self._init_options = options
+        self._trusted = trusted
         self._root = workspace_root_of(params)
         if self._root is not None:
             self._project = find_project_file(self._root)
@@ -72,6 +79,8 @@ class SettingsSync:
                 log.warning("workspace/configuration failed: %s", exc)
         elif isinstance(pushed, dict):
             self._client_config = pushed.get("pair", pushed)
+        elif pushed is not None:
+            self._client_config = pushed
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -83,10 +92,11 @@ class SettingsSync:
             messages.append(f"PAIR_LSP_WORKER/PAIR_LSP_REVIEWER: {exc}")
         layers.append(self._init_options)
         if self._project is not None:
-            data, errs = load_project_file(self._project)
+            data, errs = project_settings(self._project, trusted=self._trusted,
+                                          how_to_trust=HOW_TO_TRUST)
             layers.append(data)
             messages += errs
-        if isinstance(self._client_config, dict):
+        if self._client_config is not None:  # a non-object `pair` section gets a message
             layers.append(self._client_config)
         settings, errs = parse_settings(*layers)
         self.settings = settings

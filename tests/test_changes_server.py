@@ -131,3 +131,23 @@ async def test_pair_changes_returns_one_versioned_edit(client: LanguageClient) -
     assert "'hi ' + name;" in texts[js_uri]
     if edit.document_changes:
         assert versions == {js_uri: 7, uri(client, "src/app.py"): None}
+
+
+async def test_dismiss_a_change_finding(client: LanguageClient) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("r", [by_file({"main.go": [GO_F], "src/app.py": [APP_F]})])
+    go_uri = uri(client, "main.go")
+    result = await execute(client, "pair.reviewChanges", {"scope": "uncommitted"})
+    go = next(f for f in result["findings"] if f["file"] == "main.go")
+    await until(lambda: lines(client, "main.go") == [4])
+    (diag,) = client.diagnostics[go_uri]
+    assert diag.data["sessionId"] == result["sessionId"]
+    answer = await execute(client, "pair.dismiss", {
+        "uri": go_uri, "findingId": go["id"], "sessionId": result["sessionId"],
+        "reason": "main may panic here"})
+    assert answer == {"dismissed": True}
+    await until(lambda: lines(client, "main.go") == [] and lines(client, "src/app.py") == [4])
+    saved = (client.repo / ".pair" / "dismissed.jsonl").read_text()  # type: ignore[attr-defined]
+    assert '"reason": "main may panic here"' in saved and '"file": "main.go"' in saved
+    again = await execute(client, "pair.reviewChanges", {"scope": "uncommitted"})
+    assert [f["file"] for f in again["findings"]] == ["src/app.py"] and again["dismissed"] == 1

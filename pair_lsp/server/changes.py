@@ -13,7 +13,7 @@ cleared.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,9 @@ class ChangeFindings:
         out = []
         for session_id, item in items:
             f = item.finding
-            placed = anchor(text, f, (0, len(text)), 1, session_id, "", 1)
+            placed = anchor(text, f, (0, len(text)), session_id, "", 1)
+            if placed.placement == "proposal":  # the quote is gone: its line, approximately
+                placed = anchor(text, replace(f, quote=""), (0, len(text)), session_id, "", 1)
             lines = [f.message]
             if f.suggestion:
                 lines.append(f"Suggestion: {f.suggestion}")
@@ -201,7 +203,7 @@ def register(ls: PairServer) -> ChangeFindings:
         for uri in [u for u in current.by_uri if u not in touched]:
             del current.by_uri[uri]  # the new review found nothing there: cleared
             store.publish(uri)
-        _announce(ls, root, result)
+        _review_ended(ls, root, result)
         return _result(result, {item.fingerprint: uri_of(item) for item in result.findings})
 
     @ls.command(PAIR_COMMAND)
@@ -228,6 +230,15 @@ def register(ls: PairServer) -> ChangeFindings:
             raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
         result = await pair.run()
         edit, problem = change_set_edit(ls, changes.root, result.proposals)
+        files = len(result.proposals)
+        message = ("Pair: approved after " if result.status == "approved" else
+                   f"Pair: {result.status} ({result.reason}) after ") + \
+            f"{result.rounds} round(s): edits to {files} file(s)" + \
+            (f", {len(result.findings)} finding(s) open." if result.findings else ".")
+        _announce(ls, root, session_id=result.session_id, status=result.status,
+                  reason=problem or result.reason, rounds=result.rounds,
+                  open_findings=len(result.findings), message=message, mode="pair",
+                  model=pair.reviewer.info.label, tokens=result.usage.total)
         return {"sessionId": result.session_id, "status": result.status,
                 "reason": problem or result.reason, "rounds": result.rounds,
                 "findings": [f.to_json() for f in result.findings],
@@ -282,16 +293,34 @@ def _status_sink(ls: PairServer, root: Path) -> Any:
     return sink
 
 
-def _announce(ls: PairServer, root: Path, result: ChangesResult) -> None:
+def _announce(ls: PairServer, root: Path, *, session_id: str, status: str, reason: str,
+              rounds: int, open_findings: int, message: str, mode: str, model: str,
+              tokens: int) -> None:
+    """The end of a change session: `pair/status`, then `pair/result` to clients that render
+    it (contract), or an error message to the others."""
+    level = "error" if status == "failed" else "warning" if open_findings else "info"
+    ls.protocol.notify("pair/status", {
+        "sessionId": session_id, "uri": root.as_uri(), "status": status, "round": rounds,
+        "maxRounds": rounds, "role": "reviewer", "mode": mode, "model": model,
+        "tokens": tokens, "message": message})
+    if ls.result_notifications:
+        ls.protocol.notify("pair/result", {
+            "sessionId": session_id, "uri": root.as_uri(), "status": status, "reason": reason,
+            "rounds": rounds, "openFindings": open_findings, "hasProposal": False,
+            "approved": status == "approved", "message": message, "level": level,
+            "actions": ["showTranscript"], "notes": []})
+    elif status == "failed":
+        ls.show_error(message)
+
+
+def _review_ended(ls: PairServer, root: Path, result: ChangesResult) -> None:
     status = {"clean": "approved", "findings": "exhausted"}.get(result.status, result.status)
     message = f"Pair: {result.summary}" if result.status not in ("failed", "cancelled") else \
         f"Pair: the change review {result.status}: {result.reason}"
-    ls.protocol.notify("pair/status", {
-        "sessionId": result.session_id, "uri": root.as_uri(), "status": status, "round": 1,
-        "maxRounds": 1, "role": "reviewer", "mode": "review", "model": result.reviewer,
-        "tokens": result.usage.total, "message": message})
-    if result.status == "failed":
-        ls.show_error(message)
+    _announce(ls, root, session_id=result.session_id, status=status,
+              reason=result.reason or status, rounds=1, open_findings=len(result.findings),
+              message=message, mode="review", model=result.reviewer,
+              tokens=result.usage.total)
 
 
 def _result(result: ChangesResult, uris: dict[str, str]) -> dict[str, Any]:

@@ -235,13 +235,17 @@ def register(ls: PairServer) -> None:
         obj = _obj("pair.dismiss", args)
         uri = _str("pair.dismiss", obj, "uri", required=True) or ""
         fid = _str("pair.dismiss", obj, "findingId", required=True) or ""
-        _str("pair.dismiss", obj, "reason")
+        reason = _str("pair.dismiss", obj, "reason")
         sid = _str("pair.dismiss", obj, "sessionId")
         record = ls.sessions.get(sid) if sid else None
         if record is None:
             owner = next((a.session_id for a in ls.findings.get(uri) if a.finding.id == fid),
                          None)
             record = ls.sessions.get(owner) if owner else None
+        changes = getattr(ls, "change_findings", None)  # a change review's finding (changes.py)
+        if record is None and changes is not None and changes.dismiss(
+                uri, fid, reason or "", obj.get("remember") is not False, sid):
+            return {"dismissed": True}
         if not ls.sessions.dismiss(record, uri, fid):
             raise invalid(f"pair.dismiss: no finding {fid} in {uri}")
         return {"dismissed": True}

@@ -4,7 +4,8 @@ Read: ``AGENTS.md`` and ``CLAUDE.md`` (every one on the way from the workspace r
 changed file's folder, nearest last, as Codex reads them), ``.github/copilot-instructions.md``,
 ``.github/instructions/*.instructions.md`` (only when their ``applyTo`` globs match a changed
 file), ``.cursor/rules/*.mdc`` (``alwaysApply: true`` or ``globs`` matching a changed file) and
-the files named by the ``rules.files`` setting. They are sized (each file and all together) for
+the files named by the ``rules.files`` setting (inside the workspace only: a project file must
+not be able to send, say, a key file to a model). They are sized (each file and all together) for
 the prompt's stable prefix; what is cut is said.
 """
 
@@ -84,16 +85,21 @@ def find_rules(root: Path, changed: Iterable[str], config: RulesConfig) -> Rules
         elif globs and any(matches(g, p) for g in globs for p in paths):
             found.append((path, "files matching " + ", ".join(globs)))
     for name in config.files:
-        path = Path(name).expanduser()
-        path = path if path.is_absolute() else root / path
-        if path.is_file():
+        path = (root / name).resolve()
+        if not path.is_relative_to(root.resolve()):  # never send files from elsewhere
+            rules.notes.append(f"rules file {name} (pair.rules.files) is outside the "
+                               "workspace; ignored")
+        elif path.is_file():
             found.append((path, "every file"))
         else:
             rules.notes.append(f"rules file {name} (pair.rules.files) not found")
     total = 0
     for path, scope in dict.fromkeys(found):
-        text = _read(path)
         label = _label(root, path)
+        if not path.resolve().is_relative_to(root.resolve()):
+            rules.notes.append(f"rules file {label} links outside the workspace; ignored")
+            continue
+        text = _read(path)
         if text is None:
             rules.notes.append(f"rules file {label} could not be read")
             continue
@@ -114,10 +120,10 @@ def find_rules(root: Path, changed: Iterable[str], config: RulesConfig) -> Rules
 
 
 def _label(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    for base, target in ((root, path), (root.resolve(), path.resolve())):
+        if target.is_relative_to(base):
+            return target.relative_to(base).as_posix()
+    return str(path)
 
 
 def _read(path: Path) -> str | None:

@@ -23,6 +23,8 @@ EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS = 0, 1, 2
 
 
 def add_parsers(sub: Any) -> None:
+    from pair_lsp.cli import TRUST_HELP
+
     review = sub.add_parser("review", help="review a change (uncommitted, staged, a branch, a "
                             "commit) with the reviewer model")
     scope = review.add_mutually_exclusive_group(required=True)
@@ -40,7 +42,8 @@ def add_parsers(sub: Any) -> None:
     review.add_argument("--reviewer", help="PROVIDER:MODEL, e.g. anthropic:claude-sonnet-4-5")
     review.add_argument("--reviewer-url", help="base URL for the reviewer's API")
     review.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    review.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file")
+    review.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file (trusted)")
+    review.add_argument("--trust", action="store_true", help=TRUST_HELP)
     review.add_argument("-C", dest="directory", type=Path, default=None,
                         help="run in this directory (default: the current one)")
     review.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")

@@ -82,3 +82,18 @@ def test_run_needs_a_file_or_a_change(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert out.stderr.strip() == ("pair-lsp: error: name a FILE to pair on, or --uncommitted / "
                                   "--base REF for a change")
+
+
+def test_a_check_raising_only_files_outside_the_change_is_not_approval(
+        fake: FakeModelServer, tmp_path: Path) -> None:
+    repo = setup(tmp_path)
+    outside = {"id": "F1", "file": "lib/other.py", "quote": "x", "line": 1, "severity": "error",
+               "confidence": None, "message": "elsewhere", "rule": None, "suggestion": None}
+    fake.script("r", [by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]}),
+                      review(outside)])
+    fake.script("w", [WORKER])
+    out = cli(*pair_args(fake, "--apply"), env=fake_env(fake, tmp_path), cwd=repo)
+    assert out.returncode == 2, out.stderr
+    assert "findings on files outside the change were dropped: lib/other.py" in out.stderr
+    assert "exhausted (outside_change)" in out.stderr
+    assert (repo / "src" / "app.py").read_text() == APP_PY_NEW  # nothing applied

@@ -196,6 +196,8 @@ class ChangesPair:
             if verdict.verdict == "approve":
                 return "approved", "approved", verdict.findings
             findings = verdict.findings
+            if not findings:  # everything it raised is outside the change: not for the worker
+                return "exhausted", "outside_change", findings
             signature = {f.signature() for f in findings}
             if previous is not None and signature == previous:
                 return "exhausted", "same_findings", findings
@@ -294,12 +296,11 @@ class ChangesPair:
                 else:
                     raise ProviderError(f"the reviewer's reply could not be read: {exc}") \
                         from None
-            kept = [f for f in verdict.findings if (f.file or "") in self.current]
+            kept = [f for f in verdict.findings if f.file is None or f.file in self.current]
             if len(kept) != len(verdict.findings):
-                self._emit(Notice("findings on files outside the change were dropped",
-                                  "warning"))
-            if verdict.verdict == "revise" and not kept:
-                verdict = Verdict("approve", verdict.summary, [])
+                self._emit(Notice("findings on files outside the change were dropped: " +
+                                  ", ".join(sorted({f.file or "" for f in verdict.findings
+                                                    if f not in kept})), "warning"))
             verdict = Verdict(verdict.verdict, verdict.summary, kept)
             self._emit(Reviewed(round_no, verdict.verdict, verdict.summary,
                                 tuple(verdict.findings)))

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("file", type=Path, nargs="?")
     run.add_argument("--resume", metavar="SESSION_ID",
                      help="continue a session from its transcript (same id); -m adds a note")
+    run.add_argument("--uncommitted", action="store_true",
+                     help="pair on the uncommitted changes across files (instead of FILE)")
+    run.add_argument("--base", metavar="REF",
+                     help="pair on the changes since the merge base with REF (instead of FILE)")
     run.add_argument("--lines", help="target lines A-B (1-based, inclusive); default: whole file")
     run.add_argument("-m", "--message", "--instruction", dest="instruction", default="",
                      help="what to do (default: improve and fix what is wrong)")
@@ -76,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", type=Path, help="a .pair-lsp.toml settings file (trusted)")
     doctor.add_argument("--trust", action="store_true", help=TRUST_HELP)
 
+    from pair_lsp.changes.cli import add_parsers as add_changes_parsers
+
+    add_changes_parsers(sub)  # `review` and `dismiss` (issue 11)
+
     sub.add_parser("fake-server", help="run the scripted fake model server (tests, demos); "
                    "`pair-lsp fake-server --help` for its options")
     return p
@@ -103,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
                          token_file=args.token_file, log_level=args.log_level)
         if args.command == "doctor":
             return asyncio.run(_doctor(args))
+        if args.command in ("review", "dismiss"):
+            from pair_lsp.changes.cli import run as run_changes
+
+            return run_changes(args, UserError)
     except UserError as exc:
         print(f"pair-lsp: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -233,6 +245,10 @@ def _language(path: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.uncommitted or args.base:
+        from pair_lsp.changes.cli import run_pair
+
+        return run_pair(args, UserError)
     from pair_lsp.loop.session import PairRequest
     from pair_lsp.providers.base import ProviderConfigError
     from pair_lsp.runner import SessionFactory
@@ -242,7 +258,8 @@ def _run(args: argparse.Namespace) -> int:
         args.file = Path(request.path)
         text = request.document
     elif args.file is None:
-        raise UserError("run needs a FILE (or --resume SESSION_ID)")
+        raise UserError("run needs a FILE (or --resume SESSION_ID, or --uncommitted / --base "
+                        "REF for a change)")
     else:
         text = read_text_file(args.file)
         start, end = line_range(text, args.lines)

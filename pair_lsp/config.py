@@ -71,6 +71,23 @@ class ProofConfig:
 
 
 @dataclass(frozen=True)
+class RulesConfig:
+    """Project rules files (AGENTS.md, CLAUDE.md, ...) sent to the models (issue 11)."""
+
+    enabled: bool = True
+    files: tuple[str, ...] = ()  # more rules files, workspace-relative
+
+
+@dataclass(frozen=True)
+class ChangesConfig:
+    """Reviewing a change across files (issue 11)."""
+
+    maxFiles: int = 100  # files beyond this are listed and skipped
+    maxTokens: int = 60_000  # prompt budget for the change's code, split across files
+    concurrency: int = 4  # file batches reviewed at once
+
+
+@dataclass(frozen=True)
 class Settings:
     worker: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_WORKER))
     reviewer: RoleConfig = field(default_factory=lambda: RoleConfig(*DEFAULT_REVIEWER))
@@ -83,6 +100,9 @@ class Settings:
     reviewOnSaveDelay: float = 1.5  # seconds of quiet before a save review
     cache: CacheConfig = field(default_factory=CacheConfig)
     transcript: TranscriptConfig = field(default_factory=TranscriptConfig)
+    minSeverity: str = "info"  # findings below it are hidden everywhere
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    changes: ChangesConfig = field(default_factory=ChangesConfig)
     # the loop in full (DESIGN.md): several reviewers, a proof
     reviewers: tuple[RoleConfig, ...] = ()  # when set, replaces `reviewer`
     selfReview: bool = False  # the worker's model reviews too
@@ -137,6 +157,10 @@ def _check(name: str, value: Any, current: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValueError(f"expected a positive number, got {shown(value)}")
         return float(value)
+    if isinstance(current, tuple):  # a list of strings
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expected a list of strings, got {value!r}")
+        return tuple(value)
     if isinstance(current, str) or current is None:
         if value is None and current is None:
             return None
@@ -148,8 +172,9 @@ def _check(name: str, value: Any, current: Any) -> Any:
 
 _CHOICES = {"provider": PROVIDERS, "structuredOutput": STRUCTURED_OUTPUT,
             "location": ("state", "workspace"), "plan": ("off", "auto", "on"),
-            "planApproval": ("auto", "ask")}
-_MINIMUM = {"maxRounds": 1, "planRounds": 1, "maxOutputTokens": 16, "contextSize": 512}
+            "planApproval": ("auto", "ask"), "minSeverity": ("error", "warning", "info", "hint")}
+_MINIMUM = {"maxRounds": 1, "planRounds": 1, "maxOutputTokens": 16, "contextSize": 512,
+            "maxFiles": 1, "concurrency": 1}
 
 
 def _merge_dataclass(obj: Any, data: Any, prefix: str, errors: list[str]) -> Any:

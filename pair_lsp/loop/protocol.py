@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pair_lsp.providers.base import clean_text
@@ -121,6 +121,11 @@ class Finding:
     line: int | None = None  # 1-based in the text under review: a hint only
     suggestion: str | None = None
     agreement: str | None = None  # several reviewers: how many raised it, e.g. "2/2"
+    # issue 11 (changes): the workspace-relative file, the reviewer's confidence (0-1) and the
+    # project rule the finding rests on; optional for single-file sessions
+    file: str | None = None
+    confidence: float | None = None
+    rule: str | None = None
 
     def signature(self) -> tuple[str, str]:
         """What makes two rounds' findings 'the same' (ids and wording drift)."""
@@ -130,8 +135,9 @@ class Finding:
         data: dict[str, Any] = {"id": self.id, "severity": self.severity,
                                 "message": self.message, "quote": self.quote, "line": self.line,
                                 "suggestion": self.suggestion}
-        if self.agreement is not None:
-            data["agreement"] = self.agreement
+        for key in ("agreement", "file", "confidence", "rule"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
         return data
 
 
@@ -302,6 +308,7 @@ def finding_from_json(raw: Any, position: int) -> Finding | None:
     quote = raw.get("quote")
     line = raw.get("line")
     suggestion = raw.get("suggestion")
+    file, rule, confidence = raw.get("file"), raw.get("rule"), raw.get("confidence")
     return Finding(
         id=fid,
         message=message.strip(),
@@ -309,6 +316,11 @@ def finding_from_json(raw: Any, position: int) -> Finding | None:
         quote=quote if isinstance(quote, str) else "",
         line=line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None,
         suggestion=suggestion if isinstance(suggestion, str) and suggestion.strip() else None,
+        file=file.strip() if isinstance(file, str) and file.strip() else None,
+        confidence=(max(0.0, min(1.0, float(confidence)))
+                    if isinstance(confidence, int | float) and not isinstance(confidence, bool)
+                    else None),
+        rule=rule.strip() if isinstance(rule, str) and rule.strip() else None,
     )
 
 
@@ -323,8 +335,7 @@ def salvage_review(text: str) -> Verdict | None:
     for f, partial in FindingStream().feed(text):
         if not partial and f.signature() not in seen:  # a cut-off finding is not kept
             seen.add(f.signature())
-            findings.append(Finding(f"F{len(findings) + 1}", f.message, f.severity, f.quote,
-                                    f.line, f.suggestion))
+            findings.append(replace(f, id=f"F{len(findings) + 1}"))
     verdict = m.group(1)
     if verdict == "revise" and not findings:
         return None
@@ -366,8 +377,7 @@ def parse_review(text: str) -> Verdict:
         if finding is None:
             raise ReviewParseError(f"finding {pos} has no \"message\"")
         if finding.id in seen:
-            finding = Finding(f"F{pos}", finding.message, finding.severity, finding.quote,
-                              finding.line, finding.suggestion)
+            finding = replace(finding, id=f"F{pos}")
         seen.add(finding.id)
         findings.append(finding)
     if verdict == "revise" and not findings:

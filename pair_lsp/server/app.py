@@ -11,7 +11,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from pair_lsp.server import code_actions, commands
+from pair_lsp.server import changes, code_actions, commands
 from pair_lsp.server.core import PairServer
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def create_server() -> PairServer:
     ls = PairServer()
     commands.register(ls)
+    changes.register(ls)  # pair.reviewChanges (issue 11)
 
     @ls.feature(types.INITIALIZE)
     def initialize(ls: PairServer, params: types.InitializeParams) -> None:

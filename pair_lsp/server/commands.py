@@ -251,6 +251,10 @@ def register(ls: PairServer) -> None:
             owner = next((a.session_id for a in ls.findings.get(uri) if a.finding.id == fid),
                          None)
             record = ls.sessions.get(owner) if owner else None
+        changes = getattr(ls, "change_findings", None)  # a change review's finding (changes.py)
+        if record is None and changes is not None and changes.dismiss(
+                uri, fid, reason, obj.get("remember") is not False, sid):
+            return {"dismissed": True}
         if not ls.sessions.dismiss(record, uri, fid, reason):
             raise invalid(f"pair.dismiss: no finding {fid} in {uri}")
         return {"dismissed": True}

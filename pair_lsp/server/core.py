@@ -53,6 +53,8 @@ class PairServer(LanguageServer):
         self.pull_mode = False
         self.result_notifications = False  # the client renders pair/result itself
         self._texts: dict[str, str] = {}  # the text each anchor was last placed in
+        # more pushed diagnostics per URI (opened or not), e.g. a change review's (changes.py)
+        self.diagnostic_sources: list[Callable[[str], list[types.Diagnostic]]] = []
 
     # ----------------------------------------------------------------- settings
 
@@ -188,10 +190,12 @@ class PairServer(LanguageServer):
     # ------------------------------------------------------------- diagnostics
 
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        extra = [] if self.pull_mode else [d for source in self.diagnostic_sources
+                                           for d in source(uri)]
         if self.open_document(uri) is None:
-            return []
+            return extra
         index = self.line_index(uri)
-        return [self._diagnostic(index, a) for a in self.findings.get(uri)]
+        return [self._diagnostic(index, a) for a in self.findings.get(uri)] + extra
 
     @staticmethod
     def _diagnostic(index: LineIndex, a: Anchored) -> types.Diagnostic:

@@ -80,8 +80,8 @@ def test_blocks_need_a_path_in_a_multi_file_session() -> None:
 def test_run_needs_a_file_or_a_change(tmp_path: Path) -> None:
     out = cli("run", cwd=tmp_path)
     assert out.returncode == 1
-    assert out.stderr.strip() == ("pair-lsp: error: name a FILE to pair on, or --uncommitted / "
-                                  "--base REF for a change")
+    assert out.stderr.strip() == ("pair-lsp: error: run needs a FILE (or --resume SESSION_ID, or "
+                                  "--uncommitted / --base REF for a change)")
 
 
 def test_a_check_raising_only_files_outside_the_change_is_not_approval(

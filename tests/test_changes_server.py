@@ -4,6 +4,7 @@ files that are not."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,34 @@ async def test_dismiss_a_change_finding(client: LanguageClient) -> None:
     assert '"reason": "main may panic here"' in saved and '"file": "main.go"' in saved
     again = await execute(client, "pair.reviewChanges", {"scope": "uncommitted"})
     assert [f["file"] for f in again["findings"]] == ["src/app.py"] and again["dismissed"] == 1
+
+
+@pytest.mark.parametrize("by_id", [True, False], ids=["sessionId", "all"])
+async def test_pair_cancel_stops_a_change_review(client: LanguageClient, by_id: bool) -> None:
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    slow = {"text": by_file({"src/app.py": [APP_F]})({"system": "", "messages": []}),
+            "delay": 30.0}
+    fake.script("r", [slow])
+    task = asyncio.ensure_future(execute(client, "pair.reviewChanges", {"scope": "uncommitted"}))
+    statuses: list[Any] = client.statuses  # type: ignore[attr-defined]
+    await until(lambda: any(getattr(s, "status", None) == "running" for s in statuses)
+                and fake.open_requests > 0, wait=60)
+    sid = next(s.sessionId for s in statuses if getattr(s, "status", None) == "running")
+    answer = await execute(client, "pair.cancel", {"sessionId": sid} if by_id else {})
+    assert sid in answer["cancelled"]
+    result = await asyncio.wait_for(task, 10)
+    assert result["status"] == "cancelled" and result["sessionId"] == sid
+    await until(lambda: getattr(statuses[-1], "status", None) == "cancelled", wait=60)
+    with pytest.raises(Exception, match="unknown session"):  # it ended: no longer listed
+        await execute(client, "pair.cancel", {"sessionId": sid})
+
+
+async def test_shutdown_while_a_change_review_runs(client: LanguageClient) -> None:
+    """The fixture's teardown sends shutdown while the review still runs: answered without the
+    error pygls gave (its table of running requests changed while it cancelled them)."""
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("r", [{"text": review(), "delay": 30.0}])
+    running = asyncio.ensure_future(execute(client, "pair.reviewChanges",
+                                            {"scope": "uncommitted"}))
+    await until(lambda: fake.open_requests > 0, wait=60)
+    assert not running.done()

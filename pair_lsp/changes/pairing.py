@@ -19,8 +19,9 @@ from pair_lsp.changes import prompts
 from pair_lsp.changes.dismissals import render as render_dismissed
 from pair_lsp.changes.excerpts import render as render_excerpt
 from pair_lsp.changes.git import ChangeSet, parse_diff
-from pair_lsp.changes.review import ChangesResult, ChangesReview, Sink, call_model
+from pair_lsp.changes.review import ChangesResult, ChangesReview, call_model
 from pair_lsp.changes.rules import find_rules
+from pair_lsp.changes.running import CancellableRun, Sink
 from pair_lsp.config import Settings
 from pair_lsp.loop.events import (
     CallUsage,
@@ -104,7 +105,7 @@ def split_blocks(text: str, paths: set[str]) -> tuple[list[tuple[str, Block]], l
     return out, problems
 
 
-class ChangesPair:
+class ChangesPair(CancellableRun["ChangesPairResult"]):
     def __init__(self, changes: ChangeSet, settings: Settings, worker: Provider,
                  reviewer: Provider, cache: Any, *, instruction: str = "",
                  sinks: list[Sink] | None = None, max_rounds: int | None = None):
@@ -122,14 +123,6 @@ class ChangesPair:
         self.current: dict[str, str] = {}  # path -> '\n' text being worked on
         self.round = 0
         self.role = "reviewer"
-        self._task: asyncio.Task[ChangesPairResult] | None = None
-
-    def _emit(self, event: Event) -> None:
-        for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception:  # a broken sink must not end the session
-                pass
 
     def _emit_unless_end(self, event: Event) -> None:
         if not isinstance(event, Finished):
@@ -144,16 +137,9 @@ class ChangesPair:
                 continue
             self.current[f.path] = Eol.of(self.originals[f.path]).text
 
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
     async def run(self) -> ChangesPairResult:
-        self._task = asyncio.ensure_future(self._run())
-        try:
-            return await self._task
-        except asyncio.CancelledError:
-            return self._result("cancelled", "cancelled", [], None)
+        return await self._run_cancellable(
+            self._run, lambda: self._result("cancelled", "cancelled", [], None))
 
     async def _run(self) -> ChangesPairResult:
         await asyncio.to_thread(self._read_originals)

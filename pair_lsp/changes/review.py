@@ -23,10 +23,10 @@ from pair_lsp.changes.dismissals import render as render_dismissed
 from pair_lsp.changes.excerpts import Batch, Excerpt, batches, plan
 from pair_lsp.changes.git import ChangeSet
 from pair_lsp.changes.rules import Rules, find_rules
+from pair_lsp.changes.running import CancellableRun, Sink
 from pair_lsp.config import Settings
 from pair_lsp.loop.events import (
     CallUsage,
-    Event,
     FindingFound,
     Finished,
     ModelReply,
@@ -51,8 +51,6 @@ from pair_lsp.providers.base import (
     TextDelta,
     Usage,
 )
-
-Sink = Callable[[Event], None]
 
 
 def at_least(severity: str, threshold: str) -> bool:
@@ -117,7 +115,7 @@ class ChangesResult:
                 **({"reason": self.reason} if self.reason else {})}
 
 
-class ChangesReview:
+class ChangesReview(CancellableRun["ChangesResult"]):
     """One review of a change set. ``run()`` returns a :class:`ChangesResult`."""
 
     def __init__(self, changes: ChangeSet, settings: Settings, reviewer: Provider, cache: Any,
@@ -136,17 +134,9 @@ class ChangesReview:
         self.result = ChangesResult(self.id, "clean", changes, [], reviewer=reviewer.info.label)
         self._seen: set[tuple[str, str, str]] = set()
         self._excerpts: dict[str, Excerpt] = {}
-        self._task: asyncio.Task[ChangesResult] | None = None
         self.rules: Rules = Rules([], [])
 
     # ------------------------------------------------------------------ events
-
-    def _emit(self, event: Event) -> None:
-        for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception:  # a broken sink must not end the review
-                pass
 
     def notice(self, message: str, level: str = "warning") -> None:
         self.result.notices.append(message)
@@ -154,18 +144,13 @@ class ChangesReview:
 
     # --------------------------------------------------------------------- run
 
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
     async def run(self) -> ChangesResult:
-        self._task = asyncio.ensure_future(self._run())
-        try:
-            return await self._task
-        except asyncio.CancelledError:
-            self.result.status, self.result.reason = "cancelled", "cancelled"
-            self._finish()
-            return self.result
+        return await self._run_cancellable(self._run, self._cancelled)
+
+    def _cancelled(self) -> ChangesResult:
+        self.result.status, self.result.reason = "cancelled", "cancelled"
+        self._finish()
+        return self.result
 
     async def _run(self) -> ChangesResult:
         reviewable = self.changes.reviewable

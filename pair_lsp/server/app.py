@@ -93,6 +93,8 @@ def create_server() -> PairServer:
 
     @ls.feature(types.SHUTDOWN)
     async def shutdown(ls: PairServer, params: Any) -> None:
+        for run in list(ls.change_runs.values()):
+            run.cancel()
         await ls.sessions.shutdown()
         if ls._factory is not None:
             await ls._factory.aclose()

@@ -28,6 +28,7 @@ from pair_lsp.server.findings import anchor
 from pair_lsp.server.positions import LineIndex, encoding_of
 
 if TYPE_CHECKING:  # the change modules load on the first command: the server starts without
+    from pair_lsp.changes.git import ChangeSet
     from pair_lsp.changes.pairing import FileProposal
     from pair_lsp.changes.review import ChangeFinding, ChangesResult
     from pair_lsp.loop.events import Event
@@ -151,6 +152,36 @@ def _params(args: tuple[Any, ...], command: str = COMMAND,
     return scope, ref, instruction
 
 
+async def _change_set(ls: PairServer, command: str, args: tuple[Any, ...],
+                      scopes: tuple[str, ...] | None = None
+                      ) -> tuple[Path, ChangeSet, tuple[str, str | None, str]]:
+    """The workspace, its change in the command's scope, and the command's params; a clear
+    InvalidParams when there is no workspace, no git repository or no such ref."""
+    from pair_lsp.changes.git import ChangesError, collect
+
+    params = _params(args, command, scopes)
+    root = ls.config.workspace_root()
+    if root is None:
+        raise JsonRpcInvalidParams(f"{command}: the server has no workspace folder")
+    scope, ref, _ = params
+    try:
+        changes = await asyncio.to_thread(collect, root, scope, ref,
+                                          max_files=ls.settings.changes.maxFiles)
+    except ChangesError as exc:
+        raise JsonRpcInvalidParams(f"{command}: {exc}") from None
+    return root, changes, params
+
+
+async def _run_listed(ls: PairServer, run: Any) -> Any:
+    """Run a change review or pairing, listed in ``ls.change_runs`` so that pair.cancel (and
+    shutdown) reach it; $/cancelRequest cancels the command's task, and with it the run."""
+    ls.change_runs[run.id] = run
+    try:
+        return await run.run()
+    finally:
+        ls.change_runs.pop(run.id, None)
+
+
 def register(ls: PairServer) -> ChangeFindings:
     store = ChangeFindings(ls)
     ls.diagnostic_sources.append(store.diagnostics)
@@ -158,19 +189,10 @@ def register(ls: PairServer) -> ChangeFindings:
 
     @ls.command(COMMAND)
     async def review_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
-        from pair_lsp.changes.git import ChangesError, collect
         from pair_lsp.changes.review import review_changes
 
-        scope, ref, instruction = _params(args)
-        root = ls.config.workspace_root()
-        if root is None:
-            raise JsonRpcInvalidParams(f"{COMMAND}: the server has no workspace folder")
+        root, changes, (scope, ref, instruction) = await _change_set(ls, COMMAND, args)
         settings = ls.settings
-        try:
-            changes = await asyncio.to_thread(collect, root, scope, ref,
-                                              max_files=settings.changes.maxFiles)
-        except ChangesError as exc:
-            raise JsonRpcInvalidParams(f"{COMMAND}: {exc}") from None
         factory = ls.factory()
         key = scope + (f":{ref}" if ref else "")
         # until the new review ends, the old findings of files it has not reached stay
@@ -199,7 +221,7 @@ def register(ls: PairServer) -> ChangeFindings:
         except ProviderConfigError as exc:
             raise JsonRpcInvalidParams(f"{COMMAND}: {exc}") from None
         current.session_id = review.id
-        result = await review.run()
+        result = await _run_listed(ls, review)
         for uri in [u for u in current.by_uri if u not in touched]:
             del current.by_uri[uri]  # the new review found nothing there: cleared
             store.publish(uri)
@@ -208,19 +230,11 @@ def register(ls: PairServer) -> ChangeFindings:
 
     @ls.command(PAIR_COMMAND)
     async def pair_changes_command(ls: PairServer, *args: Any) -> dict[str, Any]:
-        from pair_lsp.changes.git import ChangesError, collect
         from pair_lsp.changes.pairing import ChangesPair
 
-        scope, ref, instruction = _params(args, PAIR_COMMAND, ("uncommitted", "base"))
-        root = ls.config.workspace_root()
-        if root is None:
-            raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: the server has no workspace folder")
+        root, changes, (_, _, instruction) = await _change_set(ls, PAIR_COMMAND, args,
+                                                               ("uncommitted", "base"))
         settings = ls.settings
-        try:
-            changes = await asyncio.to_thread(collect, root, scope, ref,
-                                              max_files=settings.changes.maxFiles)
-        except ChangesError as exc:
-            raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
         factory = ls.factory()
         try:
             pair = ChangesPair(changes, settings, factory.provider(settings.worker),
@@ -228,7 +242,7 @@ def register(ls: PairServer) -> ChangeFindings:
                                instruction=instruction, sinks=[_status_sink(ls, root)])
         except ProviderConfigError as exc:
             raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
-        result = await pair.run()
+        result = await _run_listed(ls, pair)
         edit, problem = change_set_edit(ls, changes.root, result.proposals)
         files = len(result.proposals)
         message = ("Pair: approved after " if result.status == "approved" else

@@ -163,9 +163,16 @@ def register(ls: PairServer) -> None:
         obj = _obj("pair.cancel", args, required=False)
         sid = _str("pair.cancel", obj, "sessionId")
         uri = _str("pair.cancel", obj, "uri")
-        if sid and ls.sessions.get(sid) is None:
+        if sid and ls.sessions.get(sid) is None and sid not in ls.change_runs:
             raise invalid(f"pair.cancel: unknown session {sid}")
-        return {"cancelled": ls.sessions.cancel(session_id=sid, uri=uri)}
+        cancelled = ls.sessions.cancel(session_id=sid, uri=uri)
+        root = ls.config.workspace_root()
+        for run_id, run in list(ls.change_runs.items()):  # a change review or pairing
+            if (sid is None or run_id == sid) and \
+                    (uri is None or (root is not None and uri == root.as_uri())):
+                run.cancel()
+                cancelled.append(run_id)
+        return {"cancelled": cancelled}
 
     def _record(command: str, args: tuple[Any, ...], required: bool = True) -> Any:
         obj = _obj(command, args, required=required)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -35,6 +35,10 @@ SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnostic
             "info": types.DiagnosticSeverity.Information, "hint": types.DiagnosticSeverity.Hint}
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
 class PairServer(LanguageServer):
     protocol: PairProtocol
 
@@ -55,6 +59,8 @@ class PairServer(LanguageServer):
         self._texts: dict[str, str] = {}  # the text each anchor was last placed in
         # more pushed diagnostics per URI (opened or not), e.g. a change review's (changes.py)
         self.diagnostic_sources: list[Callable[[str], list[types.Diagnostic]]] = []
+        # change reviews and pairings running (changes.py), by session id: pair.cancel stops them
+        self.change_runs: dict[str, Cancellable] = {}
 
     # ----------------------------------------------------------------- settings
 

@@ -262,6 +262,20 @@ class PairProtocol(LanguageServerProtocol):
             self._adopt_workspace()
             value = yield step
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Any:
+        """pygls' shutdown, cancelling the requests still running over a copy of their table:
+        pygls iterates the table itself, which a request ending meanwhile changes (a
+        RuntimeError answered to the client's shutdown)."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
     def _adopt_workspace(self) -> None:
         if self._workspace is not None and not isinstance(self._workspace, LspWorkspace):
             self._workspace = LspWorkspace.like(self._workspace,

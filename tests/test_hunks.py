@@ -6,19 +6,15 @@ applicable; pair.rejectHunk records a reason the worker sees on pair.continue. O
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
 from pair_lsp.testing.fake_server import FakeModelServer
-from tests.conftest import pair_settings
 from tests.scripts import APPROVE, block
 from tests.test_lifecycle import command_of
 from tests.test_server import (
@@ -26,10 +22,12 @@ from tests.test_server import (
     change,
     code_actions,
     execute,
-    make_client,
     open_doc,
     until,
 )
+from tests.test_server import client as server_client
+
+client = server_client  # the fixture: the VS Code and Neovim clients of test_server.py
 
 URI = "file:///tmp/pair-test/stats.py"
 DOC = ("import math\n\n\ndef stats(values):\n    total = 0\n    count = 0\n"
@@ -43,23 +41,6 @@ H1 = ("    total = 0\n", "    total = 0.0\n")
 H2 = ("        total += v\n", "        total += float(v)\n")
 H3 = ("    return mean\n", "    return round(mean, 2)\n")
 TARGET = {"start": {"line": 3, "character": 0}, "end": {"line": 11, "character": 0}}
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "pair_lsp", "serve"],
-                              client_factory=make_client),
-    params=["visual-studio-code", "neovim"],
-)
-async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient) -> Any:
-    fake: FakeModelServer = request.getfixturevalue("fake")
-    tmp: Path = request.getfixturevalue("tmp_path")
-    lsp_client.fake = fake  # type: ignore[attr-defined]
-    lsp_client.editor = request.param  # type: ignore[attr-defined]
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(request.param),
-        initialization_options=pair_settings(fake, "openai", "anthropic", tmp)))
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def propose(client: LanguageClient, text: str = DOC) -> tuple[Any, str]:

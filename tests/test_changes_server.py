@@ -154,22 +154,32 @@ async def test_dismiss_a_change_finding(client: LanguageClient) -> None:
     assert [f["file"] for f in again["findings"]] == ["src/app.py"] and again["dismissed"] == 1
 
 
-@pytest.mark.parametrize("by_id", [True, False], ids=["sessionId", "all"])
-async def test_pair_cancel_stops_a_change_review(client: LanguageClient, by_id: bool) -> None:
+@pytest.mark.parametrize("path", ["sessionId", "all", "cancelRequest"])
+async def test_cancel_stops_a_change_review(client: LanguageClient, path: str) -> None:
     fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
-    slow = {"text": by_file({"src/app.py": [APP_F]})({"system": "", "messages": []}),
-            "delay": 30.0}
-    fake.script("r", [slow])
-    task = asyncio.ensure_future(execute(client, "pair.reviewChanges", {"scope": "uncommitted"}))
+    fake.script("r", [{"text": review(), "delay": 30.0}])
+    task = asyncio.ensure_future(client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
+            command="pair.reviewChanges", arguments=[{"scope": "uncommitted"}]),
+        msg_id="review-1"))
     statuses: list[Any] = client.statuses  # type: ignore[attr-defined]
     await until(lambda: any(getattr(s, "status", None) == "running" for s in statuses)
                 and fake.open_requests > 0, wait=60)
     sid = next(s.sessionId for s in statuses if getattr(s, "status", None) == "running")
-    answer = await execute(client, "pair.cancel", {"sessionId": sid} if by_id else {})
-    assert sid in answer["cancelled"]
-    result = await asyncio.wait_for(task, 10)
-    assert result["status"] == "cancelled" and result["sessionId"] == sid
+    if path == "cancelRequest":
+        client.cancel_request(types.CancelParams(id="review-1"))
+    else:
+        answer = await execute(client, "pair.cancel", {"sessionId": sid} if path == "sessionId"
+                               else {})
+        assert sid in answer["cancelled"]
+    try:
+        result = await asyncio.wait_for(task, 20)
+        assert result["status"] == "cancelled" and result["sessionId"] == sid
+    except Exception as exc:  # $/cancelRequest answers the request with RequestCancelled
+        assert path == "cancelRequest", exc
+    # the review itself stopped: its end is announced, its model request dropped
     await until(lambda: getattr(statuses[-1], "status", None) == "cancelled", wait=60)
+    await until(lambda: fake.open_requests == 0, wait=60)
     with pytest.raises(Exception, match="unknown session"):  # it ended: no longer listed
         await execute(client, "pair.cancel", {"sessionId": sid})
 

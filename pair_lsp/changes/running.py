@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pair_lsp.loop.events import Event
 
@@ -15,6 +15,7 @@ R = TypeVar("R")
 
 class CancellableRun(Generic[R]):
     sinks: list[Sink]
+    request_id: Any = None  # the LSP request running it, for $/cancelRequest
     _task: asyncio.Task[R] | None = None
 
     def _emit(self, event: Event) -> None:

@@ -174,7 +174,8 @@ async def _change_set(ls: PairServer, command: str, args: tuple[Any, ...],
 
 async def _run_listed(ls: PairServer, run: Any) -> Any:
     """Run a change review or pairing, listed in ``ls.change_runs`` so that pair.cancel (and
-    shutdown) reach it; $/cancelRequest cancels the command's task, and with it the run."""
+    shutdown) reach it, and $/cancelRequest of its command."""
+    run.request_id = ls.protocol.msg_id  # $/cancelRequest of this command (protocol.py)
     ls.change_runs[run.id] = run
     try:
         return await run.run()
@@ -239,7 +240,8 @@ def register(ls: PairServer) -> ChangeFindings:
         try:
             pair = ChangesPair(changes, settings, factory.provider(settings.worker),
                                factory.provider(settings.reviewer), factory.cache,
-                               instruction=instruction, sinks=[_status_sink(ls, root)])
+                               instruction=instruction,
+                               sinks=[_status_sink(ls, root, "pair", settings.maxRounds)])
         except ProviderConfigError as exc:
             raise JsonRpcInvalidParams(f"{PAIR_COMMAND}: {exc}") from None
         result = await _run_listed(ls, pair)
@@ -294,16 +296,30 @@ def change_set_edit(ls: PairServer, root: Path, proposals: list[FileProposal]
     return types.WorkspaceEdit(changes=changes), None
 
 
-def _status_sink(ls: PairServer, root: Path) -> Any:
-    from pair_lsp.loop.events import SessionStarted
+def _status_sink(ls: PairServer, root: Path, mode: str = "review",
+                 max_rounds: int = 1) -> Any:
+    """`pair/status` while a change session runs: at its start and at each model turn (who is
+    at work, which round)."""
+    from pair_lsp.loop.events import RoundStarted, SessionStarted
+
+    session = ""
+
+    def notify(round_no: int, role: str, model: str) -> None:
+        doing = "fixing the change" if role == "worker" else "reviewing changes"
+        rounds = f" · round {round_no}/{max_rounds}" if mode == "pair" else ""
+        ls.protocol.notify("pair/status", {
+            "sessionId": session, "uri": root.as_uri(), "status": "running",
+            "round": round_no, "maxRounds": max_rounds, "role": role, "mode": mode,
+            "model": model, "tokens": 0, "message": f"Pair · {doing}{rounds} ({model})"})
 
     def sink(event: Event) -> None:
+        nonlocal session
         if isinstance(event, SessionStarted):
-            ls.protocol.notify("pair/status", {
-                "sessionId": event.session_id, "uri": root.as_uri(), "status": "running",
-                "round": 1, "maxRounds": 1, "role": "reviewer", "mode": "review",
-                "model": event.reviewer, "tokens": 0,
-                "message": f"Pair · reviewing changes ({event.reviewer})"})
+            session = event.session_id
+            notify(1, "reviewer", event.reviewer)
+        elif isinstance(event, RoundStarted) and session and \
+                (mode == "pair" or event.round > 1):
+            notify(event.round, event.role, event.model)
     return sink
 
 

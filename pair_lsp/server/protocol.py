@@ -227,6 +227,9 @@ class PairProtocol(LanguageServerProtocol):
         sessions = getattr(self._server, "sessions", None)
         if sessions is not None:
             sessions.cancel_request(msg_id)
+        for run in list(getattr(self._server, "change_runs", {}).values()):
+            if getattr(run, "request_id", None) == msg_id:  # a change review or pairing
+                run.cancel()
 
     # ------------------------------------------------------------- documents
 

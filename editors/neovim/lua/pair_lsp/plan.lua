@@ -14,7 +14,7 @@ local M = {}
 ---@type table<string, pair_lsp.WaitingPlan>
 M.waiting = {}
 
-M.HINT = 'Pair: the plan waits for you: edit it if you like, then :Pair proceed (or :Pair cancel)'
+M.HINT = 'Pair: the plan waits: edit it, then :Pair proceed or :Pair cancel'
 
 local function notify(msg, level)
   ui.notify('Pair: ' .. msg, level)

@@ -301,18 +301,31 @@ function M.fix(instruction)
   end)
 end
 
---- Cancel the change reviews and pairings this client is waiting for ($/cancelRequest: the
---- server stops the session and reports it cancelled).
----@return integer how many were cancelled
+--- Cancel the change reviews and pairings this client started that still run: pair.cancel with
+--- their session ids (from their pair/status).
+---@return integer how many were asked to stop
 function M.cancel()
-  local n = 0
-  for request_id, client_id in pairs(M.pending) do
-    local client = vim.lsp.get_client_by_id(client_id)
-    if client then
-      client:cancel_request(request_id)
-      n = n + 1
+  local n, seen = 0, {}
+  for _, client_id in pairs(M.pending) do
+    local client = not seen[client_id] and vim.lsp.get_client_by_id(client_id) or nil
+    seen[client_id] = true
+    local root = client and client.root_dir and vim.uri_from_fname(client.root_dir)
+    for id, s in pairs(sessions.by_id) do
+      if client and s.uri == root and s.status == 'running' and not sessions.results[id] then
+        n = n + 1
+        client:request('workspace/executeCommand', {
+          command = 'pair.cancel',
+          arguments = { { sessionId = id } },
+        }, function(err)
+          if err then
+            notify(
+              'this server cannot cancel a change review; it goes on (' .. tostring(err.message) .. ')',
+              vim.log.levels.WARN
+            )
+          end -- else its end is reported by pair/result
+        end, next(client.attached_buffers))
+      end
     end
-    M.pending[request_id] = nil
   end
   return n
 end

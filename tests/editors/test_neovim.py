@@ -482,3 +482,35 @@ def test_cancel_stops_a_change_review(fake: FakeModelServer, tmp_path: Path) -> 
     assert out["result"]["status"] == "cancelled", (out["result"], out["messages"])
     assert out["seconds"] < 7, out["seconds"]
     assert not [m for m in out["messages"] if "cannot cancel" in m], out["messages"]
+
+
+@needs_nvim
+@pytest.mark.parametrize("approved", [True, False], ids=["approved", "unapproved"])
+def test_fixchanges_applies_one_edit_across_files(fake: FakeModelServer, tmp_path: Path,
+                                                  approved: bool) -> None:
+    from tests.changes_repo import APP_PY_NEW, UTIL_JS_NEW, by_file
+    from tests.changes_repo import review as change_review
+    from tests.test_changes_cli import APP_F, JS_F
+    from tests.test_changes_pair import WORKER
+
+    work = change_repo(tmp_path)
+    first = by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]})
+    fake.script("nvim-reviewer", [first, change_review() if approved else change_review(APP_F)])
+    fake.script("nvim-worker", [WORKER])
+    out = run_nvim(tmp_path, "fixchanges", fake_settings(fake, tmp_path, maxRounds=1),
+                   PAIR_TEST_ANSWER="Cancel")
+    texts = out["texts"]
+    if approved:
+        assert out["result"]["status"] == "approved", out["result"]
+        assert out["prompts"] == []
+        assert texts["src/app.py"].endswith("return s / len(prices) if prices else 0\n")
+        assert "return 'hi ' + name;" in texts["web/util.js"]
+        assert any("applied the edits to 2 file(s)" in m for m in out["messages"])
+    else:
+        assert out["result"]["status"] != "approved", out["result"]
+        (prompt,) = out["prompts"]
+        assert "did not approve" in prompt["prompt"] and "2 file(s)" in prompt["prompt"]
+        assert texts["src/app.py"] in (None, APP_PY_NEW)  # Cancel: nothing changed
+        assert texts["web/util.js"] in (None, UTIL_JS_NEW)
+    # never written to disk by the plugin (the user saves: :wall)
+    assert (work / "src" / "app.py").read_text() == APP_PY_NEW

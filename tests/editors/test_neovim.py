@@ -102,7 +102,11 @@ def test_help_usage_and_sorted_completion(tmp_path: Path) -> None:
     assert "help pair_lsp" in out["usage_lines"] and ":Pair apply" in out["usage_lines"]
     assert "unknown subcommand" not in json.dumps(out)
     assert out["completion"] == sorted(out["completion"])
-    assert {"actions", "apply", "continue", "file", "review", "selection"} <= set(out["completion"])
+    assert {"actions", "apply", "changes", "continue", "file", "fixchanges", "proceed", "review",
+            "selection", "steer"} <= set(out["completion"])
+    for command in ("changes", "fixchanges", "steer", "proceed"):
+        assert out["tags"][command] is True, command
+    assert ":Pair changes" in out["usage_lines"] and "steer" in out["usage_lines"]
 
 
 @needs_nvim

@@ -518,3 +518,15 @@ def test_fixchanges_applies_one_edit_across_files(fake: FakeModelServer, tmp_pat
         assert texts["web/util.js"] in (None, UTIL_JS_NEW)
     # never written to disk by the plugin (the user saves: :wall)
     assert (work / "src" / "app.py").read_text() == APP_PY_NEW
+
+
+@needs_nvim
+def test_cancel_in_the_plan_buffer_cancels_the_session(fake: FakeModelServer,
+                                                       tmp_path: Path) -> None:
+    fake.script("nvim-worker", ["## Plan\n1. Start from the first value.\n"])
+    fake.script("nvim-reviewer", [review("approve")])
+    out = run_nvim(tmp_path, "plan", fake_settings(fake, tmp_path, plan="on",
+                                                   planApproval="ask"),
+                   PAIR_TEST_PLAN_ACTION="cancel")
+    assert out["result"]["status"] == "cancelled", out["result"]
+    assert [r.model for r in fake.requests] == ["nvim-worker", "nvim-reviewer"]

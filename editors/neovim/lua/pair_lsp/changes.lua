@@ -157,8 +157,8 @@ function M.quickfix_items(findings, session_id, root)
 end
 
 --- Fill the quickfix list (replacing our previous list when it is the current one, else as a
---- new list) and open it without leaving the user's window. An empty review only clears our
---- own list.
+--- new list) and open it without leaving the user's window. An empty review only empties our
+--- own list (and closes its window).
 ---@param items table[]
 ---@param title string
 function M.to_quickfix(items, title)
@@ -172,7 +172,11 @@ function M.to_quickfix(items, title)
     return
   end
   vim.fn.setqflist({}, ours and 'r' or ' ', { title = title, items = items })
-  if mode == 'open' and #items > 0 then
+  if #items == 0 then
+    ui.when_idle(function()
+      vim.cmd('cclose') -- nothing found: our old list is emptied and its window goes
+    end)
+  elseif mode == 'open' then
     ui.when_idle(function()
       local win = vim.api.nvim_get_current_win()
       vim.cmd('botright copen')

@@ -102,7 +102,11 @@ def test_help_usage_and_sorted_completion(tmp_path: Path) -> None:
     assert "help pair_lsp" in out["usage_lines"] and ":Pair apply" in out["usage_lines"]
     assert "unknown subcommand" not in json.dumps(out)
     assert out["completion"] == sorted(out["completion"])
-    assert {"actions", "apply", "continue", "file", "review", "selection"} <= set(out["completion"])
+    assert {"actions", "apply", "changes", "continue", "file", "fixchanges", "proceed", "review",
+            "selection", "steer"} <= set(out["completion"])
+    for command in ("changes", "fixchanges", "steer", "proceed"):
+        assert out["tags"][command] is True, command
+    assert ":Pair changes" in out["usage_lines"] and "steer" in out["usage_lines"]
 
 
 @needs_nvim
@@ -345,3 +349,183 @@ def test_checkhealth(tmp_path: Path) -> None:
     assert "worker: openai:gpt-5-codex · key: no" in text
     assert "reviewer: local:smollm2-135m (no key needed)" in text
     assert "ERROR" not in text
+
+
+# ------------------------------------------------------------------ changes, steering, the plan
+
+def change_repo(tmp: Path) -> Path:
+    """tmp/work: a git repository (example.py, src/app.py, web/util.js committed) with
+    uncommitted changes in two files, and a second branch."""
+    from tests.changes_repo import APP_PY, APP_PY_NEW, UTIL_JS, UTIL_JS_NEW, commit_all, git, init
+
+    work = init(tmp / "work")
+    (work / "example.py").write_text(SOURCE)
+    (work / "src").mkdir()
+    (work / "src" / "app.py").write_text(APP_PY)
+    (work / "web").mkdir()
+    (work / "web" / "util.js").write_text(UTIL_JS)
+    commit_all(work, "initial")
+    git(work, "branch", "feature-x")
+    (work / "src" / "app.py").write_text(APP_PY_NEW)
+    (work / "web" / "util.js").write_text(UTIL_JS_NEW)
+    return work
+
+
+@needs_nvim
+def test_changes_fill_the_quickfix_list_on_both_files(fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    from tests.changes_repo import by_file
+    from tests.test_changes_cli import APP_F, JS_F
+
+    change_repo(tmp_path)
+    fake.script("nvim-reviewer", [by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]})])
+    out = run_nvim(tmp_path, "changes", fake_settings(fake, tmp_path))
+    assert out["title"] == "pair-lsp: review of uncommitted changes"
+    items = {i["file"]: i for i in out["items"]}
+    assert sorted(items) == ["src/app.py", "web/util.js"], out["items"]
+    # on the quoted code: `    return s / len(prices)` (line 5), `  return 'hi ' + nam;` (line 2)
+    assert (items["src/app.py"]["lnum"], items["src/app.py"]["col"]) == (5, 5)
+    assert (items["web/util.js"]["lnum"], items["web/util.js"]["col"]) == (2, 10)
+    assert items["src/app.py"]["text"].startswith("[error] F")
+    assert "empty prices divide by zero" in items["src/app.py"]["text"]
+    assert "nam is not defined" in items["web/util.js"]["text"]
+    # the findings are diagnostics of each file too (neither file is open)
+    assert [d["lnum"] for d in out["diagnostics"]["src/app.py"]] == [4]
+    assert [d["lnum"] for d in out["diagnostics"]["web/util.js"]] == [1]
+    assert out["qf_window"] is True and out["cursor_stayed"] is True
+    # completion: staged and the branches, sorted
+    assert out["completion"] == ["feature-x", "main", "staged"]
+    # an unknown base: one error message, the quickfix list left alone
+    errors = [m for m in out["messages"] if "no-such-branch" in m]
+    assert len(errors) == 1 and "unknown ref" in errors[0], out["messages"]
+    assert out["title_after_error"] == out["title"]
+
+
+@needs_nvim
+def test_changes_quickfix_shows_the_rule(fake: FakeModelServer, tmp_path: Path) -> None:
+    from tests.changes_repo import by_file, finding
+
+    change_repo(tmp_path)
+    rule_f = finding("web/util.js", "'hi ' + nam", "nam is not defined", 2, "warning",
+                     rule="AGENTS.md: no typos")
+    fake.script("nvim-reviewer", [by_file({"web/util.js": [rule_f]})])
+    out = run_nvim(tmp_path, "changes", fake_settings(fake, tmp_path),
+                   plugin_options="quickfix = 'fill',")
+    (item,) = out["items"]
+    assert out["qf_window"] is False
+    assert item["text"] == "[warning] F1: nam is not defined · rule: AGENTS.md: no typos"
+
+
+@needs_nvim
+def test_steer_reaches_the_next_worker_turn(fake: FakeModelServer, tmp_path: Path) -> None:
+    from pair_lsp.testing.fake_server import Reply
+
+    fake.script("nvim-worker", [
+        "Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
+        "Guard the empty list.\n" + block(
+            "    best = values[0]",
+            "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")])
+    fake.script("nvim-reviewer", [
+        Reply(text=review("revise", finding("F1", "for v in values:",
+                                            "an empty list raises IndexError", line=4)),
+              delay=2.0),
+        review("approve")])
+    out = run_nvim(tmp_path, "steer", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] == "approved", out["result"]
+    worker = [r for r in fake.requests if r.model == "nvim-worker"]
+    assert len(worker) == 2
+    assert "keep the public API" not in json.dumps(worker[0].body)
+    assert "keep the public API" in json.dumps(worker[1].body)
+    assert "the next worker turn reads it" in out["steer_message"], out["steer_message"]
+
+
+@needs_nvim
+def test_plan_waits_in_a_buffer_and_proceeds_with_the_users_edit(fake: FakeModelServer,
+                                                                  tmp_path: Path) -> None:
+    plan = "## Plan\n1. Start from the first value.\n2. Guard the empty list.\n"
+    fake.script("nvim-worker", [plan, "Guard it.\n" + block(
+        "    best = 0",
+        "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")])
+    fake.script("nvim-reviewer", [review("approve"), review("approve")])
+    out = run_nvim(tmp_path, "plan", fake_settings(fake, tmp_path, plan="on",
+                                                   planApproval="ask"))
+    assert out["plan_text"] == plan
+    assert out["windows"] == 2 and out["plan_filetype"] == "markdown"
+    assert out["plan_clients"] == 0  # the server does not attach to the plan
+    assert len(out["plan_messages"]) == 1 and ":Pair cancel" in out["plan_messages"][0]
+    assert out["result"]["status"] == "approved", out["result"]
+    worker = [r for r in fake.requests if r.model == "nvim-worker"]
+    assert len(worker) == 2
+    assert "Keep the name `largest` (edited by the user)." in json.dumps(worker[1].body)
+    assert out["plan_modified_after"] is False
+
+
+@needs_nvim
+def test_continue_runs_more_rounds_of_an_exhausted_session(fake: FakeModelServer,
+                                                           tmp_path: Path) -> None:
+    script_pair(fake, "nvim-worker", "nvim-reviewer")
+    out = run_nvim(tmp_path, "continue", fake_settings(fake, tmp_path, maxRounds=1))
+    assert out["first"]["status"] == "exhausted" and out["first"]["rounds"] == 1
+    second = out["second"]
+    assert second["sessionId"] == out["first"]["sessionId"]
+    assert second["status"] == "approved" and second["rounds"] == 2, second
+    worker = [r for r in fake.requests if r.model == "nvim-worker"]
+    assert len(worker) == 2 and "keep the docstring" in json.dumps(worker[1].body)
+
+
+@needs_nvim
+def test_cancel_stops_a_change_review(fake: FakeModelServer, tmp_path: Path) -> None:
+    """Needs the server's pair.cancel for change sessions (main, cb480e7)."""
+    from pair_lsp.testing.fake_server import Reply
+    from tests.changes_repo import review as change_review
+
+    change_repo(tmp_path)
+    fake.script("nvim-reviewer", [change_review(), Reply(text=change_review(), delay=8.0)])
+    out = run_nvim(tmp_path, "changes_cancel", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] == "cancelled", (out["result"], out["messages"])
+    assert out["seconds"] < 5, out["seconds"]  # the reviewer would answer after 8 s
+    assert not [m for m in out["messages"] if "cannot cancel" in m], out["messages"]
+
+
+@needs_nvim
+@pytest.mark.parametrize("approved", [True, False], ids=["approved", "unapproved"])
+def test_fixchanges_applies_one_edit_across_files(fake: FakeModelServer, tmp_path: Path,
+                                                  approved: bool) -> None:
+    from tests.changes_repo import APP_PY_NEW, UTIL_JS_NEW, by_file
+    from tests.changes_repo import review as change_review
+    from tests.test_changes_cli import APP_F, JS_F
+    from tests.test_changes_pair import WORKER
+
+    work = change_repo(tmp_path)
+    first = by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]})
+    fake.script("nvim-reviewer", [first, change_review() if approved else change_review(APP_F)])
+    fake.script("nvim-worker", [WORKER])
+    out = run_nvim(tmp_path, "fixchanges", fake_settings(fake, tmp_path, maxRounds=1),
+                   PAIR_TEST_ANSWER="Cancel")
+    texts = out["texts"]
+    if approved:
+        assert out["result"]["status"] == "approved", out["result"]
+        assert out["prompts"] == []
+        assert texts["src/app.py"].endswith("return s / len(prices) if prices else 0\n")
+        assert "return 'hi ' + name;" in texts["web/util.js"]
+        assert any("applied the edits to 2 file(s)" in m for m in out["messages"])
+    else:
+        assert out["result"]["status"] != "approved", out["result"]
+        (prompt,) = out["prompts"]
+        assert "did not approve" in prompt["prompt"] and "2 file(s)" in prompt["prompt"]
+        assert texts["src/app.py"] in (None, APP_PY_NEW)  # Cancel: nothing changed
+        assert texts["web/util.js"] in (None, UTIL_JS_NEW)
+    # never written to disk by the plugin (the user saves: :wall)
+    assert (work / "src" / "app.py").read_text() == APP_PY_NEW
+
+
+@needs_nvim
+def test_cancel_in_the_plan_buffer_cancels_the_session(fake: FakeModelServer,
+                                                       tmp_path: Path) -> None:
+    fake.script("nvim-worker", ["## Plan\n1. Start from the first value.\n"])
+    fake.script("nvim-reviewer", [review("approve")])
+    out = run_nvim(tmp_path, "plan", fake_settings(fake, tmp_path, plan="on",
+                                                   planApproval="ask"),
+                   PAIR_TEST_PLAN_ACTION="cancel")
+    assert out["result"]["status"] == "cancelled", out["result"]
+    assert [r.model for r in fake.requests] == ["nvim-worker", "nvim-reviewer"]

@@ -7,6 +7,8 @@ local M = {}
 ---@field progress? boolean|'echo'|'notify' compact progress while a session runs (default true:
 --- a notification replaced in place when vim.notify supports `replace`, else the echo area);
 --- false when fidget.nvim or mini.notify already shows LSP progress
+---@field quickfix? 'open'|'fill'|false :Pair changes findings: fill the quickfix list and open it
+--- (default), fill it only, or leave it alone
 
 ---@return pair_lsp.Options
 function M.options()

@@ -138,6 +138,9 @@ M.table = {
   ['pair/result'] = function(_, result, ctx)
     sessions.on_result(result, ctx)
   end,
+  ['pair/plan'] = function(err, result, ctx)
+    require('pair_lsp.plan').on_plan(err, result, ctx)
+  end,
   ['window/showMessage'] = M.show_message,
   ['window/showMessageRequest'] = M.show_message_request,
   ['window/showDocument'] = M.show_document,

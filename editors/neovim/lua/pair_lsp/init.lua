@@ -90,9 +90,16 @@ function M.subcommands.review(ctx)
 end
 
 function M.subcommands.cancel()
+  if require('pair_lsp.plan').cancel_here() then
+    return -- a plan buffer: its session
+  end
+  local changes = require('pair_lsp.changes').cancel() -- :Pair changes / fixchanges running
   local bufnr = vim.api.nvim_get_current_buf()
+  if changes > 0 and not server.client(bufnr) then
+    return
+  end
   server.execute(bufnr, 'pair.cancel', { uri = vim.uri_from_bufnr(bufnr) }, function(result)
-    if #((result or {}).cancelled or {}) == 0 then
+    if #((result or {}).cancelled or {}) == 0 and changes == 0 then
       notify('no session is running in this buffer')
     end -- a cancelled session's end is reported by pair/result
   end)
@@ -252,6 +259,23 @@ function M.subcommands.actions()
   end)
 end
 
+-- git changes across files (changes.lua), the plan and steering (plan.lua, steering.lua)
+function M.subcommands.changes(ctx)
+  require('pair_lsp.changes').review(ctx.args)
+end
+
+function M.subcommands.fixchanges(ctx)
+  require('pair_lsp.changes').fix(ctx.args)
+end
+
+function M.subcommands.proceed()
+  require('pair_lsp.plan').proceed()
+end
+
+function M.subcommands.steer(ctx)
+  require('pair_lsp.steering').steer(ctx.args)
+end
+
 function M.subcommands.status()
   local bufnr = vim.api.nvim_get_current_buf()
   server.execute(bufnr, 'pair.status', nil, function(result)
@@ -295,12 +319,25 @@ M.USAGE = {
   ":'<,'>Pair [instruction]     pair on the selected lines (asks without an instruction)",
   ':Pair file [instruction]     pair on the whole buffer',
   ':[range]Pair review          the reviewer only: findings as diagnostics',
+  ':Pair changes [staged|BASE]  review the git changes: findings in the quickfix list',
+  ':Pair fixchanges | steer {note} | proceed (a plan waits)',
   ':Pair apply | actions | continue [rounds] | cancel | transcript | status',
+}
+
+--- Completion of a subcommand's argument.
+M.complete_argument = {
+  changes = function(arglead)
+    return require('pair_lsp.changes').complete(arglead)
+  end,
 }
 
 ---@param arglead string
 ---@return string[]
 function M.complete(arglead, cmdline)
+  local sub = cmdline:match('^%S*Pair%s+(%S+)%s+%S*$')
+  if sub and M.complete_argument[sub] then
+    return M.complete_argument[sub](arglead)
+  end
   if cmdline:match('^%S*Pair%s+%S+%s') then
     return {}
   end

@@ -85,8 +85,9 @@ end
 ---@param argument table|nil
 ---@param on_result? fun(result: any, client: vim.lsp.Client)
 ---@param on_error? fun() after the error was shown
+---@return boolean ok, integer|nil request_id (for client:cancel_request)
 function M.request(client, bufnr, command, argument, on_result, on_error)
-  client:request('workspace/executeCommand', {
+  return client:request('workspace/executeCommand', {
     command = command,
     arguments = argument and { argument } or {},
   }, function(err, result)

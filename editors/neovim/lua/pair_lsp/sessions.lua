@@ -11,15 +11,23 @@ M.results = {}
 M.result_by_uri = {}
 ---@type table|nil the latest pair/result of any buffer
 M.last_result = nil
+---@type table<string, table> sessionId -> its latest pair/status
+M.by_id = {}
+---@type table<string, integer> sessionId -> the id of the client that runs it
+M.client_ids = {}
 
 local LEVELS = { info = vim.log.levels.INFO, warning = vim.log.levels.WARN, error = vim.log.levels.ERROR }
 M.ACTIONS_HINT = ' (:Pair actions)'
 
-function M.on_status(result, _)
+function M.on_status(result, ctx)
   if type(result) ~= 'table' or not result.uri then
     return
   end
   M.by_uri[result.uri] = result
+  if result.sessionId then
+    M.by_id[result.sessionId] = result
+    M.client_ids[result.sessionId] = ctx and ctx.client_id or M.client_ids[result.sessionId]
+  end
   if result.sessionId then
     ui.rename_progress(M.starting_key(result.uri), result.sessionId)
   end
@@ -30,11 +38,12 @@ function M.on_status(result, _)
 end
 
 --- pair/result: exactly one message per session end, at the server's level.
-function M.on_result(result, _)
+function M.on_result(result, ctx)
   if type(result) ~= 'table' or not result.sessionId then
     return
   end
   M.results[result.sessionId] = result
+  M.client_ids[result.sessionId] = ctx and ctx.client_id or M.client_ids[result.sessionId]
   if result.uri then
     M.result_by_uri[result.uri] = result
   end

@@ -133,6 +133,8 @@ async def test_server_plan_approval_ask_shows_the_plan_and_proceeds(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAIR_LSP_")}
     async with lsp_server(init, env, None) as client:
         plans: list[Any] = []
+        statuses: list[Any] = client.statuses  # type: ignore[attr-defined]
+
         @client.feature("pair/plan")
         def on_plan(params: Any) -> None:
             plans.append(params)
@@ -145,6 +147,12 @@ async def test_server_plan_approval_ask_shows_the_plan_and_proceeds(
                 break
             await asyncio.sleep(0.05)
         assert plans, "no pair/plan notification"
+        for _ in range(200):  # the wait shows at once, not at the next model call
+            if statuses and getattr(statuses[-1], "role", None) == "plan":
+                break
+            await asyncio.sleep(0.05)
+        assert getattr(statuses[-1], "role", None) == "plan", statuses[-1]
+        assert "The plan waits for you" in statuses[-1].message
         note = plans[0]
         plan_uri = note["uri"] if isinstance(note, dict) else note.uri
         plan_path = note["planPath"] if isinstance(note, dict) else note.planPath

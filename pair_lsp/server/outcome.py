@@ -63,6 +63,8 @@ def progress_text(record: Record) -> str:
         tokens += f" · {s.proof_message}"
     if record.mode == "review":
         return f"Reviewing{model} · {tokens}"
+    if role == "plan":  # planApproval = ask: the session waits after its plan
+        return f"The plan waits for you: proceed (after any edit) or cancel · {tokens}"
     base = record.round_base
     return f"Round {base + max(s.round, 1)}/{base + s.max_rounds} · {role}{model} · {tokens}"
 

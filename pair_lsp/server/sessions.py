@@ -706,6 +706,7 @@ class SessionManager:
         uri = _uri_of(str(path))
         self.server.protocol.notify("pair/plan", {"sessionId": record.id, "uri": uri,
                                                   "planPath": str(path)})
+        self._notify_status(record, force=True)  # role "plan": the wait shows at once
         with contextlib.suppress(Exception):  # clients without showDocument get the note
             await self.server.window_show_document_async(types.ShowDocumentParams(
                 uri=uri, take_focus=True))

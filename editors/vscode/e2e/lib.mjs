@@ -146,6 +146,37 @@ export class Editor {
     for (let i = 0; i < count; i++) await this.page.keyboard.press('Shift+ArrowDown');
   }
 
+  /** Selects lines 4-7 (example.py's function body) and runs "Pair on Selection" with
+   *  `instruction`. */
+  async pairOnSelection(instruction) {
+    await this.editorText().click();
+    await this.selectLines(4, 7);
+    await this.palette('Pair: Pair on Selection');
+    const box = this.page.locator('.quick-input-widget input');
+    await box.waitFor({ state: 'visible', timeout: 20000 });
+    await box.fill(instruction);
+    await this.page.keyboard.press('Enter');
+    log('pair started');
+  }
+
+  /** The quick input's prompt (below its box) and its visible rows. */
+  async quickInput() {
+    const widget = this.page.locator('.quick-input-widget');
+    await widget.locator('input').waitFor({ state: 'visible', timeout: 20000 });
+    await sleep(400);
+    return {
+      prompt: (await widget.locator('.quick-input-message').allInnerTexts()).join(' ').trim(),
+      rows: await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts(),
+    };
+  }
+
+  /** The titles of the editor tabs, the active one first. */
+  async tabs() {
+    const active = await this.page.locator('.tabs-container .tab.active').allInnerTexts();
+    const all = await this.page.locator('.tabs-container .tab').allInnerTexts();
+    return { active: (active[0] ?? '').trim(), all: all.map((t) => t.trim()) };
+  }
+
   /** Opens the code action menu (Ctrl+.) until a row shows; returns the rows' titles in order. */
   async codeActions(waitFor, { retry } = {}) {
     const page = this.page;

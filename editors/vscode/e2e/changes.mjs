@@ -5,19 +5,26 @@
 // names the skipped file.
 import { log, open, report, scenario, sleep } from './lib.mjs';
 
-/** The Source Control view's "..." menu: its items' labels. */
+/** The Source Control view's "..." menu: the labels of its "Pair" submenu. */
 async function scmMenu(editor) {
   const page = editor.page;
   await page.keyboard.press('Control+Shift+G');
   // the git extension has found the repository: its changes are listed
   await page.locator('.scm-view .monaco-list-row', { hasText: 'app.py' }).first().waitFor({ timeout: 60000 });
   await sleep(1000);
-  const more = page.locator('.part.sidebar .title-actions .action-label[aria-label^="More Actions"], ' +
-    '.part.sidebar .pane-header .action-label[aria-label^="More Actions"]').first();
-  await more.click();
-  await page.locator('.monaco-menu .action-label').first().waitFor({ timeout: 10000 });
+  // the "Changes" view's title bar (scm/title: the repository's actions), shown on hover
+  const header = page.locator('.part.sidebar .pane-header', { hasText: 'Changes' }).first();
+  await header.hover();
   await sleep(500);
-  const labels = await page.locator('.monaco-menu .action-label').allInnerTexts();
+  await header.locator('.action-label[aria-label*="More Actions"]').first().click();
+  // our commands are in its "Pair" submenu
+  const submenu = page.locator('.context-view .monaco-menu .action-item', { hasText: /^Pair$/ }).first();
+  await submenu.waitFor({ timeout: 10000 });
+  await submenu.hover();
+  await sleep(1000);
+  await page.locator('.context-view .action-item', { hasText: 'Review Uncommitted Changes' }).first()
+    .waitFor({ timeout: 10000 });
+  const labels = await page.locator('.context-view .action-item').allInnerTexts(); // menu and submenu
   await editor.shot('0-scm-menu');
   await page.keyboard.press('Escape');
   return labels.map((l) => l.trim()).filter(Boolean);

@@ -416,8 +416,10 @@ def test_plan_ask_opens_the_plan_and_proceeds_with_the_edited_text(
     assert "Start from the first value." in report["planText"]
     asked = [t for t in report["planToasts"] if "plan is ready" in t["message"]]
     assert asked and asked[0]["buttons"] == ["Proceed", "Edit", "Cancel"], report["planToasts"]
+    assert report["statusWhileWaiting"] == ["Pair · the plan waits for you"], report
     # it waited: the worker had written the plan only
     assert report["workerRequestsWhileWaiting"] == 1, report
+    assert report["editedText"].endswith(EDITED), report
     worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
     assert len(worker) == 2
     assert EDITED in json.dumps(worker[1].body)  # the user's edited plan is the one used

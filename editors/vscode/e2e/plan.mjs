@@ -4,6 +4,8 @@
 // edited plan.
 import { env, log, open, report, scenario, sleep } from './lib.mjs';
 
+const text = (s) => s.replace(/\u00a0/g, ' ');
+
 await scenario(async (track) => {
   const editor = await open();
   track(editor);
@@ -14,8 +16,8 @@ await scenario(async (track) => {
   await editor.waitForToast(/plan is ready/, 120000);
   await sleep(2000);
   report.planToasts = await editor.toasts();
-  report.planTab = (await editor.tabs()).active;
-  report.planText = await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+  report.planTab = (await editor.tabs()).active.replace(/\s+/g, '');
+  report.planText = text(await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText());
   const requests = await (await fetch(`${env.PAIR_E2E_FAKE}/_fake/requests`)).json();
   report.workerRequestsWhileWaiting = requests.filter((r) => r.model === 'vsc-worker').length;
   report.statusWhileWaiting = await editor.pairStatusItems();
@@ -26,7 +28,8 @@ await scenario(async (track) => {
   await page.keyboard.press('Control+End');
   await page.keyboard.type(env.PAIR_E2E_EDIT);
   await sleep(500);
-  report.editedText = await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+  report.editedText = text(await page.locator('.editor-group-container.active .monaco-editor .view-lines').first()
+    .innerText());
   await editor.shot('2-plan-edited');
   await editor.waitForToast(/edit the plan/, 20000);
   await editor.clickNotificationButton('edit the plan', 'Proceed');

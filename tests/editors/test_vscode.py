@@ -424,3 +424,33 @@ def test_plan_ask_opens_the_plan_and_proceeds_with_the_edited_text(
     assert len(worker) == 2
     assert EDITED in json.dumps(worker[1].body)  # the user's edited plan is the one used
     assert "approved after 1 round" in report["endToast"], report
+
+
+FIX_WORKER = ("Guard the empty list and fix the name.\n"
+              "src/app.py\n" + block("    return s / len(prices)",
+                                     "    return s / len(prices) if prices else 0") +
+              "\nweb/util.js\n" + block("  return 'hi ' + nam;", "  return 'hi ' + name;"))
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_fix_changes_applies_one_edit_over_both_files(slow_fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    slow_fake.script("vsc-reviewer", [changes_repo.by_file({"src/app.py": [APP_F],
+                                                            "web/util.js": [JS_F]}),
+                                      changes_repo.review()])
+    slow_fake.script("vsc-worker", [FIX_WORKER])
+    report = run_scenario("fixchanges", tmp_path, roles(slow_fake), prepare=two_file_change)
+    assert report["scopes"][0].startswith("Uncommitted changes"), report["scopes"]
+    assert report["scopes"][1].startswith("Changes against a branch…"), report["scopes"]
+    ends = [t for t in report["toastsAtEnd"] if "Pair" in t["message"]]
+    assert len(ends) == 1, report["toastsAtEnd"]  # once: the server's pair/result is not shown too
+    assert "approved after 1 round(s): edits to 2 file(s)" in ends[0]["message"]
+    assert ends[0]["buttons"] == ["Apply", "Preview"]
+    assert "fix what the reviewer finds" in json.dumps(
+        [r.body for r in slow_fake.requests if r.model == "vsc-worker"])
+    workspace = tmp_path / "workspace"
+    assert (workspace / "src" / "app.py").read_text() == changes_repo.APP_PY_NEW.replace(
+        "    return s / len(prices)\n", "    return s / len(prices) if prices else 0\n")
+    assert (workspace / "web" / "util.js").read_text() == changes_repo.UTIL_JS_NEW.replace(
+        "nam;", "name;")

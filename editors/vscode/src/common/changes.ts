@@ -77,6 +77,8 @@ function fsPathOf(uri: string): string {
 
 export class ChangeCommands {
   private readonly pending = new Set<Pending>();
+  /** Sessions the user cancelled: their late end (a server that ran on) is not announced. */
+  private readonly cancelled = new Set<string>();
 
   constructor(
     private readonly getClient: () => LanguageClient | undefined,
@@ -88,6 +90,9 @@ export class ChangeCommands {
   /** pair/result of a change session this module started: held back (true) until its command
    *  answers, so that the user gets one notification, with the command's details. */
   claim(result: PairResultNotification): boolean {
+    if (this.cancelled.delete(result.sessionId)) {
+      return true;
+    }
     const path = fsPathOf(result.uri);
     for (const pending of this.pending) {
       if (!pending.result && (pending.sessionId === result.sessionId || (!pending.sessionId && samePath(pending.root, path)))) {
@@ -207,6 +212,7 @@ export class ChangeCommands {
             token.onCancellationRequested(() => {
               cancelled = true;
               if (pending.sessionId) {
+                this.cancelled.add(pending.sessionId);
                 // quietly: a server that does not know the session still gets $/cancelRequest
                 client.sendRequest(ExecuteCommandRequest.type, {
                   command: 'pair.cancel', arguments: [{ sessionId: pending.sessionId }],
@@ -241,7 +247,7 @@ export class ChangeCommands {
       return outcome;
     } finally {
       this.pending.delete(pending);
-      if (pending.result && !outcome) {
+      if (pending.result && !outcome && !(pending.sessionId && this.cancelled.delete(pending.sessionId))) {
         this.showResult(pending.result); // held back, but no answer to show it with
       }
     }

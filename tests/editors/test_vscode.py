@@ -364,6 +364,8 @@ def test_review_uncommitted_changes_fills_problems_for_every_file(
     assert len(ends) == 1 and len(report["notifications"]) == 1, report["notifications"]
     assert ends[0]["message"].count("logo.png") == 1, ends
     assert "Show Problems" in ends[0]["buttons"]
+    # the branch pick lists the repository's branches
+    assert [b for b in report["branches"] if b.startswith("main")], report["branches"]
 
 
 @needs_vscode
@@ -379,6 +381,7 @@ def test_steer_reaches_the_next_worker_turn(slow_fake: FakeModelServer, tmp_path
     assert note not in json.dumps(worker[0].body)
     assert note in json.dumps(worker[1].body)  # the next worker turn reads the note
     assert report["steerAsked"], report
+    assert "Now: the worker is writing (vsc-worker)" in report["tooltip"], report  # status tooltip
     assert "approved after 2 rounds" in report["endToast"]
 
 

@@ -2,7 +2,7 @@
 // binary file, skipped). The Source Control view's title menu offers the change commands; "Pair:
 // Review Uncommitted Changes" from the palette shows a progress notification, then the findings
 // of BOTH files in the Problems panel (neither file opened), and ONE notification at the end that
-// names the skipped file.
+// names the skipped file. "Against Branch…" lists the repository's branches.
 import { log, open, report, scenario, sleep } from './lib.mjs';
 
 /** The Source Control view's "..." menu: the labels of its "Pair" submenu. */
@@ -60,4 +60,11 @@ await scenario(async (track) => {
   await editor.shot('2-problems');
   report.openEditors = (await editor.tabs()).all;
   report.notifications = await editor.allNotifications();
+  await editor.hideNotifications();
+
+  // "Against Branch…" offers the repository's branches (from VS Code's git extension)
+  await editor.palette('Pair: Review Changes Against Branch…');
+  report.branches = (await editor.quickInput()).rows;
+  await editor.shot('3-branches');
+  await page.keyboard.press('Escape');
 });

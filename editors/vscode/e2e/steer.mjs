@@ -13,6 +13,12 @@ await scenario(async (track) => {
   // running: the status bar item says so
   for (let i = 0; i < 80 && !(await editor.pairStatusItems()).length; i++) await sleep(250);
   report.statusWhileRunning = await editor.pairStatusItems();
+  // its tooltip says who is at work
+  await page.locator('.part.statusbar .statusbar-item', { hasText: 'Round 1/' }).first().hover();
+  const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Now:' }).first();
+  report.tooltip = await hover.innerText({ timeout: 10000 }).catch(() => '');
+  await editor.shot('0-tooltip');
+  await page.mouse.move(700, 400);
   await editor.palette('Pair: Steer Session…');
   const asked = await editor.quickInput();
   report.steerAsked = asked.prompt;

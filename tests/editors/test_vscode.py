@@ -457,3 +457,18 @@ def test_fix_changes_applies_one_edit_over_both_files(slow_fake: FakeModelServer
         "    return s / len(prices)\n", "    return s / len(prices) if prices else 0\n")
     assert (workspace / "web" / "util.js").read_text() == changes_repo.UTIL_JS_NEW.replace(
         "nam;", "name;")
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_cancel_stops_a_change_review_on_the_server(slow_fake: FakeModelServer,
+                                                    tmp_path: Path) -> None:
+    reply = changes_repo.by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]})
+    slow_fake.script("vsc-reviewer", [lambda parsed: Reply(text=reply(parsed), delay=12)])
+    report = run_scenario("cancelchanges", tmp_path, roles(slow_fake), prepare=two_file_change,
+                          env_extra={"PAIR_E2E_FAKE": slow_fake.url})
+    assert [t for t in report["statusBeforeCancel"] if "reviewing changes" in t], report
+    assert report["openBeforeCancel"] == 1, report  # the reviewer had been asked
+    # the review stopped: its findings never reached Problems, no end notification
+    assert not [r for r in report["problems"] if "prices" in r or "nam is" in r], report
+    assert not messages(report["notifications"], "Reviewed"), report["notifications"]

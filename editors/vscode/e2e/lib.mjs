@@ -95,14 +95,24 @@ export class Editor {
     await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) }).catch(() => {});
   }
 
-  async palette(command, { exact = true } = {}) {
+  async palette(command, { exact = true, attempts = 3 } = {}) {
     const page = this.page;
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 20000 });
-    await input.fill(`>${command}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first()
-      .waitFor({ timeout: 20000 });
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 20000 });
+      await input.fill(`>${command}`);
+      try {
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first()
+          .waitFor({ timeout: 20000 });
+        break;
+      } catch (error) {
+        // on a busy machine an extension's commands can come late: ask again
+        if (attempt >= attempts) throw error;
+        await page.keyboard.press('Escape');
+        await sleep(2000);
+      }
+    }
     if (exact) await sleep(300);
     await page.keyboard.press('Enter');
   }

@@ -15,13 +15,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pair_lsp.testing.fake_server import FakeModelServer
+from pair_lsp.testing.fake_server import FakeModelServer, Reply
+from tests import changes_repo
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
 from tests.scripts import block, finding, review
 
@@ -41,9 +42,14 @@ CURATED = {
     "failure": {"1-failure": "vscode-failure.png"},
     "exhausted": {"1-not-approved": "vscode-not-approved.png",
                   "3-unapproved-asks": "vscode-unapproved.png"},
+    "changes": {"2-problems": "vscode-review-changes.png"},
+    "plan": {"1-plan-asks": "vscode-plan.png"},
 }
 
 ROUND_1 = "Start from the first value.\n" + block("    best = 0", "    best = values[0]")
+ROUND_2 = "Guard the empty list.\n" + block(
+    "    best = values[0]",
+    "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")
 missing = [name for name, ok in (("the .vsix (npm run package)", VSIX.exists()),
                                  ("Node 24", NODE.exists()), ("code-server", CODE_SERVER.exists()),
                                  ("chromium", CHROMIUM is not None)) if not ok]
@@ -73,14 +79,18 @@ def roles(fake: FakeModelServer | None, reviewer_url: str | None = None) -> dict
 
 def run_scenario(name: str, tmp_path: Path, user_settings: dict[str, Any], *,
                  env_extra: dict[str, str] | None = None, server_command: bool = True,
-                 files: dict[str, str] | None = None) -> dict[str, Any]:
+                 files: dict[str, str] | None = None,
+                 prepare: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """Runs e2e/<name>.mjs in a fresh code-server (temp HOME, XDG dirs, user data) and returns
-    its report. The user's settings go to code-server's User/settings.json."""
+    its report. The user's settings go to code-server's User/settings.json; ``prepare`` gets
+    the workspace (with its files) before the editor starts."""
     workspace = tmp_path / "workspace"
     workspace.mkdir(parents=True)
     (workspace / "example.py").write_text(SOURCE)
     for rel, text in (files or {}).items():
         (workspace / rel).write_text(text)
+    if prepare is not None:
+        prepare(workspace)
     (tmp_path / "expected.py").write_text(EXPECTED)
     settings = {"workbench.startupEditor": "none", "pair.cache.enabled": False,
                 "pair.transcript.directory": str(tmp_path / "transcripts"),
@@ -305,3 +315,160 @@ def test_setup_script_leaves_the_users_config_alone(tmp_path: Path) -> None:
                           text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert not (home / ".config").exists(), list((home / ".config").rglob("*"))
+
+
+# --------------------------------------------------------------- changes and the loop (11, 12)
+
+APP_F = changes_repo.finding("src/app.py", "return s / len(prices)", "empty prices divide by zero",
+                             5, "error")
+JS_F = changes_repo.finding("web/util.js", "'hi ' + nam", "nam is not defined", 2, "warning")
+
+
+def two_file_change(workspace: Path) -> None:
+    """A git repository with uncommitted changes in two files (and a binary one, skipped)."""
+    changes_repo.init(workspace)
+    (workspace / "src").mkdir()
+    (workspace / "web").mkdir()
+    (workspace / "src" / "app.py").write_text(changes_repo.APP_PY)
+    (workspace / "web" / "util.js").write_text(changes_repo.UTIL_JS)
+    (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(64)))
+    changes_repo.commit_all(workspace, "initial")
+    (workspace / "src" / "app.py").write_text(changes_repo.APP_PY_NEW)
+    (workspace / "web" / "util.js").write_text(changes_repo.UTIL_JS_NEW)
+    (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x01" + bytes(range(64)))
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_review_uncommitted_changes_fills_problems_for_every_file(
+        slow_fake: FakeModelServer, tmp_path: Path) -> None:
+    slow_fake.script("vsc-reviewer", [changes_repo.by_file({"src/app.py": [APP_F],
+                                                            "web/util.js": [JS_F]})])
+    report = run_scenario("changes", tmp_path, roles(slow_fake), prepare=two_file_change)
+    # the Source Control view's title bar offers the change commands
+    assert {"Review Uncommitted Changes", "Review Staged Changes",
+            "Review Changes Against Branch…", "Fix Changes' Findings"} <= set(
+        report["scmMenu"]), report["scmMenu"]
+    assert not [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    reviewed = json.dumps([r.body for r in slow_fake.requests if r.model == "vsc-reviewer"])
+    assert "src/app.py" in reviewed and "web/util.js" in reviewed
+    # both files in the Problems panel, neither of them opened in the editor
+    rows = report["problems"]
+    assert [r for r in rows if r.startswith("app.py")] and \
+        [r for r in rows if r.startswith("util.js")], rows
+    assert [r for r in rows if "empty prices divide by zero" in r], rows
+    assert [r for r in rows if "nam is not defined" in r], rows
+    assert report["openEditors"] == [], report["openEditors"]
+    # the end: ONE notification, naming the skipped binary file once
+    ends = messages(report["notifications"], "Reviewed 2 file")
+    assert len(ends) == 1 and len(report["notifications"]) == 1, report["notifications"]
+    assert ends[0]["message"].count("logo.png") == 1, ends
+    assert "Show Problems" in ends[0]["buttons"]
+    # the branch pick lists the repository's branches
+    assert [b for b in report["branches"] if b.startswith("main")], report["branches"]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_steer_reaches_the_next_worker_turn(slow_fake: FakeModelServer, tmp_path: Path) -> None:
+    note = "keep the public API and the name best"
+    script_pair(slow_fake, "vsc-worker", "vsc-reviewer")
+    slow_fake.script("vsc-worker", [Reply(text=ROUND_1, delay=8), ROUND_2])  # time to steer
+    report = run_scenario("steer", tmp_path, {**roles(slow_fake)},
+                          env_extra={"PAIR_E2E_NOTE": note})
+    worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    assert len(worker) == 2, report
+    assert note not in json.dumps(worker[0].body)
+    assert note in json.dumps(worker[1].body)  # the next worker turn reads the note
+    assert report["steerAsked"], report
+    assert "Now: the worker is writing (vsc-worker)" in report["tooltip"], report  # status tooltip
+    assert "approved after 2 rounds" in report["endToast"]
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_continue_runs_more_rounds_of_an_exhausted_session(slow_fake: FakeModelServer,
+                                                           tmp_path: Path) -> None:
+    script_pair(slow_fake, "vsc-worker", "vsc-reviewer")
+    report = run_scenario("continue", tmp_path, {**roles(slow_fake), "pair.maxRounds": 1},
+                          env_extra={"PAIR_E2E_NOTE": "guard the empty list too"})
+    assert "not approved after 1 round" in report["firstEnd"], report
+    worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    reviewer = [r for r in slow_fake.requests if r.model == "vsc-reviewer"]
+    assert len(worker) == 2 and len(reviewer) == 2, report  # a further round ran
+    assert "guard the empty list too" in json.dumps(worker[1].body)
+    assert "approved after 2 rounds" in report["secondEnd"], report  # rounds counted on
+    assert report["roundsAsked"], report
+
+
+PLAN = "## Plan\n1. Start from the first value.\n2. Check it with an empty list.\n"
+EDITED = "3. EDITED BY THE USER: keep the name of the function."
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_plan_ask_opens_the_plan_and_proceeds_with_the_edited_text(
+        slow_fake: FakeModelServer, tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [PLAN, ROUND_1])
+    slow_fake.script("vsc-reviewer", [review("approve"), review("approve")])
+    settings = {**roles(slow_fake), "pair.plan": "on", "pair.planApproval": "ask"}
+    report = run_scenario("plan", tmp_path, settings,
+                          env_extra={"PAIR_E2E_EDIT": EDITED, "PAIR_E2E_FAKE": slow_fake.url})
+    # the plan opened as a Markdown document, with Proceed / Edit / Cancel
+    assert report["planTab"].startswith("plan-") and report["planTab"].endswith(".md"), report
+    assert "Start from the first value." in report["planText"]
+    asked = [t for t in report["planToasts"] if "plan is ready" in t["message"]]
+    assert asked and asked[0]["buttons"] == ["Proceed", "Edit", "Cancel"], report["planToasts"]
+    assert report["statusWhileWaiting"] == ["Pair · the plan waits for you"], report
+    # it waited: the worker had written the plan only
+    assert report["workerRequestsWhileWaiting"] == 1, report
+    assert report["editedText"].endswith(EDITED), report
+    worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    assert len(worker) == 2
+    assert EDITED in json.dumps(worker[1].body)  # the user's edited plan is the one used
+    assert "approved after 1 round" in report["endToast"], report
+
+
+FIX_WORKER = ("Guard the empty list and fix the name.\n"
+              "src/app.py\n" + block("    return s / len(prices)",
+                                     "    return s / len(prices) if prices else 0") +
+              "\nweb/util.js\n" + block("  return 'hi ' + nam;", "  return 'hi ' + name;"))
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_fix_changes_applies_one_edit_over_both_files(slow_fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    slow_fake.script("vsc-reviewer", [changes_repo.by_file({"src/app.py": [APP_F],
+                                                            "web/util.js": [JS_F]}),
+                                      changes_repo.review()])
+    slow_fake.script("vsc-worker", [FIX_WORKER])
+    report = run_scenario("fixchanges", tmp_path, roles(slow_fake), prepare=two_file_change)
+    assert report["scopes"][0].startswith("Uncommitted changes"), report["scopes"]
+    assert report["scopes"][1].startswith("Changes against a branch…"), report["scopes"]
+    ends = [t for t in report["toastsAtEnd"] if "Pair" in t["message"]]
+    assert len(ends) == 1, report["toastsAtEnd"]  # once: the server's pair/result is not shown too
+    assert "approved after 1 round(s): edits to 2 file(s)" in ends[0]["message"]
+    assert ends[0]["buttons"] == ["Apply", "Preview"]
+    assert "fix what the reviewer finds" in json.dumps(
+        [r.body for r in slow_fake.requests if r.model == "vsc-worker"])
+    workspace = tmp_path / "workspace"
+    assert (workspace / "src" / "app.py").read_text() == changes_repo.APP_PY_NEW.replace(
+        "    return s / len(prices)\n", "    return s / len(prices) if prices else 0\n")
+    assert (workspace / "web" / "util.js").read_text() == changes_repo.UTIL_JS_NEW.replace(
+        "nam;", "name;")
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_cancel_stops_a_change_review_on_the_server(slow_fake: FakeModelServer,
+                                                    tmp_path: Path) -> None:
+    reply = changes_repo.by_file({"src/app.py": [APP_F], "web/util.js": [JS_F]})
+    slow_fake.script("vsc-reviewer", [lambda parsed: Reply(text=reply(parsed), delay=12)])
+    report = run_scenario("cancelchanges", tmp_path, roles(slow_fake), prepare=two_file_change,
+                          env_extra={"PAIR_E2E_FAKE": slow_fake.url})
+    assert [t for t in report["statusBeforeCancel"] if "reviewing changes" in t], report
+    assert report["openBeforeCancel"] == 1, report  # the reviewer had been asked
+    # the review stopped: its findings never reached Problems, no end notification
+    assert not [r for r in report["problems"] if "prices" in r or "nam is" in r], report
+    assert not messages(report["notifications"], "Reviewed"), report["notifications"]

@@ -95,14 +95,24 @@ export class Editor {
     await this.page.screenshot({ path: path.join(SHOTS, `${name}.png`) }).catch(() => {});
   }
 
-  async palette(command, { exact = true } = {}) {
+  async palette(command, { exact = true, attempts = 3 } = {}) {
     const page = this.page;
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 20000 });
-    await input.fill(`>${command}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first()
-      .waitFor({ timeout: 20000 });
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 20000 });
+      await input.fill(`>${command}`);
+      try {
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first()
+          .waitFor({ timeout: 20000 });
+        break;
+      } catch (error) {
+        // on a busy machine an extension's commands can come late: ask again
+        if (attempt >= attempts) throw error;
+        await page.keyboard.press('Escape');
+        await sleep(2000);
+      }
+    }
     if (exact) await sleep(300);
     await page.keyboard.press('Enter');
   }
@@ -144,6 +154,37 @@ export class Editor {
     await this.gotoLine(first);
     await this.page.keyboard.press('Home');
     for (let i = 0; i < count; i++) await this.page.keyboard.press('Shift+ArrowDown');
+  }
+
+  /** Selects lines 4-7 (example.py's function body) and runs "Pair on Selection" with
+   *  `instruction`. */
+  async pairOnSelection(instruction) {
+    await this.editorText().click();
+    await this.selectLines(4, 7);
+    await this.palette('Pair: Pair on Selection');
+    const box = this.page.locator('.quick-input-widget input');
+    await box.waitFor({ state: 'visible', timeout: 20000 });
+    await box.fill(instruction);
+    await this.page.keyboard.press('Enter');
+    log('pair started');
+  }
+
+  /** The quick input's prompt (below its box) and its visible rows. */
+  async quickInput() {
+    const widget = this.page.locator('.quick-input-widget');
+    await widget.locator('input').waitFor({ state: 'visible', timeout: 20000 });
+    await sleep(400);
+    return {
+      prompt: (await widget.locator('.quick-input-message').allInnerTexts()).join(' ').trim(),
+      rows: await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts(),
+    };
+  }
+
+  /** The titles of the editor tabs, the active one first. */
+  async tabs() {
+    const active = await this.page.locator('.tabs-container .tab.active').allInnerTexts();
+    const all = await this.page.locator('.tabs-container .tab').allInnerTexts();
+    return { active: (active[0] ?? '').trim(), all: all.map((t) => t.trim()) };
   }
 
   /** Opens the code action menu (Ctrl+.) until a row shows; returns the rows' titles in order. */

@@ -4,16 +4,19 @@
 // programs or send code elsewhere are honoured only then).
 import * as vscode from 'vscode';
 import { ExecuteCommandParams, LanguageClient, ShowMessageRequest } from 'vscode-languageclient/node';
+import { ChangeCommands } from './common/changes';
 import { PairCommands } from './common/commands';
 import { bundledLibs, findServer, NoServerError } from './common/interpreter';
 import { LocalModelNotice } from './common/localModelNotice';
 import { ProposalProvider, SCHEME } from './common/preview';
 import { RestartGuard } from './common/restartGuard';
 import { answerServerQuestion, PairResultNotification, ResultNotifier } from './common/results';
+import { PlanApproval, PlanNotification } from './common/plan';
 import { promptForKey } from './common/secrets';
 import { createClient } from './common/server';
 import { serverSettings } from './common/settings';
 import { PairStatus, SessionStatusBar } from './common/statusBar';
+import { Steering } from './common/steering';
 
 let client: LanguageClient | undefined;
 
@@ -26,6 +29,8 @@ interface Parts {
   results: ResultNotifier;
   guard: RestartGuard;
   localNotice: LocalModelNotice;
+  changes: ChangeCommands;
+  plans: PlanApproval;
 }
 
 async function showNoServer(error: NoServerError, output: vscode.LogOutputChannel): Promise<void> {
@@ -42,7 +47,7 @@ async function showNoServer(error: NoServerError, output: vscode.LogOutputChanne
 }
 
 async function start(parts: Parts): Promise<void> {
-  const { context, output, trace, statusBar, commands, results, guard, localNotice } = parts;
+  const { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans } = parts;
   let server;
   try {
     server = await findServer(serverSettings(), bundledLibs(context.extensionPath), (line) => output.info(line));
@@ -66,6 +71,7 @@ async function start(parts: Parts): Promise<void> {
   });
   created.onNotification('pair/status', (status: PairStatus) => {
     statusBar.update(status);
+    plans.onStatus(status);
     if (status.status === 'running') {
       guard.forget(status.sessionId);
     }
@@ -74,8 +80,11 @@ async function start(parts: Parts): Promise<void> {
   created.onNotification('pair/result', (result: PairResultNotification) => {
     guard.noteResult(result);
     localNotice.check(result);
-    results.show(result);
+    if (!changes.claim(result)) { // a change session's end is shown with its command's answer
+      results.show(result);
+    }
   });
+  created.onNotification('pair/plan', (plan: PlanNotification) => void plans.onPlan(plan));
   // replaces the language client's default handler (registered before ours at start)
   created.onRequest(ShowMessageRequest.type, answerServerQuestion);
   client = created;
@@ -88,8 +97,9 @@ async function start(parts: Parts): Promise<void> {
   }
 }
 
-async function stop(statusBar: SessionStatusBar, guard: RestartGuard): Promise<void> {
+async function stop(statusBar: SessionStatusBar, guard: RestartGuard, plans: PlanApproval): Promise<void> {
   statusBar.reset();
+  plans.reset();
   guard.clear();
   if (client) {
     const running = client;
@@ -121,9 +131,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     preview: (sessionId) => commands.previewSession(sessionId),
   });
   const localNotice = new LocalModelNotice('pair.vscode.setApiKey');
-  const parts: Parts = { context, output, trace, statusBar, commands, results, guard, localNotice };
+  const changes = new ChangeCommands(() => client, statusBar, output, (result) => results.show(result));
+  const plans = new PlanApproval(commands);
+  const steering = new Steering(commands);
+  const parts: Parts = { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans };
   const restart = async () => {
-    await stop(statusBar, guard);
+    await stop(statusBar, guard, plans);
     await start(parts);
   };
   context.subscriptions.push(
@@ -137,6 +150,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('pair.vscode.cancel', (id?: string) => commands.cancel(id)),
     vscode.commands.registerCommand('pair.vscode.showTranscript', () => commands.showTranscript()),
     vscode.commands.registerCommand('pair.vscode.previewProposal', () => commands.previewSession()),
+    plans,
+    vscode.commands.registerCommand('pair.vscode.reviewUncommitted', () => changes.reviewUncommitted()),
+    vscode.commands.registerCommand('pair.vscode.reviewStaged', () => changes.reviewStaged()),
+    vscode.commands.registerCommand('pair.vscode.reviewAgainstBranch', () => changes.reviewAgainstBranch()),
+    vscode.commands.registerCommand('pair.vscode.fixChanges', () => changes.fixChanges()),
+    vscode.commands.registerCommand('pair.vscode.steer', (id?: string) => steering.steer(id)),
+    vscode.commands.registerCommand('pair.vscode.continue', (id?: string) => steering.continueSession(id)),
+    vscode.commands.registerCommand('pair.vscode.proceedPlan', (id?: string) => plans.proceed(id)),
+    vscode.commands.registerCommand('pair.vscode.cancelPlan', (id?: string) => plans.cancel(id)),
+    vscode.commands.registerCommand('pair.vscode.showPlan', (id?: string) => plans.reopen(id)),
     // client-side commands behind the server's code actions (initializationOptions.clientCommands)
     vscode.commands.registerCommand('pair.preview', (arg?: { sessionId?: string }) =>
       commands.previewSession(arg?.sessionId),

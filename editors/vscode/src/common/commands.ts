@@ -80,7 +80,8 @@ export class PairCommands {
             sessionId = status.sessionId;
           }
           if (status.sessionId === sessionId && status.status === 'running') {
-            progress.report({ message: statusLine(status).replace(/^Pair · /, '') });
+            progress.report({ message: status.role === 'plan' ? 'the plan waits for you (Proceed, edit it, or Cancel)'
+              : statusLine(status).replace(/^Pair · /, '') });
           }
         });
         const cancelling = token.onCancellationRequested(() => {

@@ -4,6 +4,7 @@
 // session a second time. It also tracks the sessions for explicit commands' progress
 // notifications and for the "what would a restart lose" question.
 import * as vscode from 'vscode';
+import { sessionTooltip } from './sessionInfo';
 
 export interface PairStatus {
   sessionId: string;
@@ -13,6 +14,7 @@ export interface PairStatus {
   maxRounds: number;
   role: string;
   model: string;
+  mode?: string;
   tokens: number;
   message?: string;
   notes?: string[];
@@ -79,9 +81,12 @@ export class SessionStatusBar implements vscode.Disposable {
     if (sessions.length > 0) {
       const s = sessions[sessions.length - 1];
       const more = sessions.length > 1 ? ` (+${sessions.length - 1} more)` : '';
-      this.item.text = `$(sync~spin) ${statusLine(s)}${more}`;
-      this.item.tooltip = 'Pair: click to cancel this session';
-      this.item.command = { title: 'Cancel', command: 'pair.vscode.cancel', arguments: [s.sessionId] };
+      const waiting = s.role === 'plan'; // planApproval = ask: the plan waits for the user
+      this.item.text = waiting ? `$(book) Pair · the plan waits for you${more}` : `$(sync~spin) ${statusLine(s)}${more}`;
+      this.item.tooltip = sessionTooltip(s);
+      this.item.command = waiting
+        ? { title: 'Show Plan', command: 'pair.vscode.showPlan', arguments: [s.sessionId] }
+        : { title: 'Cancel', command: 'pair.vscode.cancel', arguments: [s.sessionId] };
       this.item.backgroundColor = undefined;
       this.item.show();
       return;

@@ -345,3 +345,91 @@ def test_checkhealth(tmp_path: Path) -> None:
     assert "worker: openai:gpt-5-codex · key: no" in text
     assert "reviewer: local:smollm2-135m (no key needed)" in text
     assert "ERROR" not in text
+
+
+# ------------------------------------------------------------------ the inline diff, hunk by hunk
+
+H1 = ("def largest(values):\n", "def largest(values: list[float]) -> float:\n")
+H2 = ("    best = 0\n", "    if not values:\n        raise ValueError(\"empty\")\n    best = 0\n")
+H3 = ("    return best\n", "    return float(best)\n")
+REASON = "an empty list is fine: callers check first"
+
+
+def script_hunks(fake: FakeModelServer) -> None:
+    """One round, approved: a proposal of 3 hunks (a change, an insertion, a change); then a
+    small edit for :Pair continue."""
+    fake.script("nvim-worker", [
+        "Types, an empty-list guard, a float result.\n"
+        + block(H1[0].rstrip("\n"), H1[1].rstrip("\n"))
+        + block(H2[0].rstrip("\n"), H2[1].rstrip("\n"))
+        + block(H3[0].rstrip("\n"), H3[1].rstrip("\n")),
+        "Fine, no guard.\n" + block("    best = 0", "    best = values[0] if values else 0")])
+    fake.script("nvim-reviewer", [review("approve")])
+
+
+def check_continue_heard_the_rejection(fake: FakeModelServer, out: dict[str, Any]) -> None:
+    workers = [r for r in fake.requests if r.model == "nvim-worker"]
+    assert len(workers) == 2, [r.model for r in fake.requests]
+    body = json.dumps(workers[-1].body)
+    assert "REJECTED" in body and REASON in body, body[-3000:]
+    assert "raise ValueError" in body  # what was rejected
+    assert out["continue_result"]["sessionId"] == out["result"]["sessionId"]
+
+
+@needs_nvim
+def test_hunks_inline_accept_reject_undo_and_continue(fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] == "approved"
+    # shown in the buffer: the lines to go highlighted, the new ones as virtual lines, labels
+    marks = out["marks_shown"]
+    assert [m["row"] for m in marks if m["line_hl"] == "PairDiffDelete"] == [3, 9], marks
+    labels = sorted((m["row"], m["label"]) for m in marks if m["label"] is not None)
+    assert labels == [(3, "hunk 1/3 · :Pair accept / :Pair reject"),
+                      (4, "hunk 2/3 · :Pair accept / :Pair reject"),
+                      (9, "hunk 3/3 · :Pair accept / :Pair reject")], labels
+    virt = {(m["row"], m["above"]): [v["text"] for v in m["virt_lines"]]
+            for m in marks if m["virt_lines"]}
+    assert virt == {(3, False): ["def largest(values: list[float]) -> float:"],
+                    (5, True): ["    if not values:", "        raise ValueError(\"empty\")"],
+                    (9, False): ["    return float(best)"]}, virt
+    assert all(v["hl"] == "PairDiffAdd" for m in marks for v in m["virt_lines"])
+    # ]h / [h: buffer-local while shown; they go hunk to hunk (and gone after)
+    assert out["maps"] == {"next": "pair-lsp: next hunk", "prev": "pair-lsp: previous hunk"}
+    assert out["motions"] == [4, 6, 10, 6, 6, 10], out["motions"]
+    # accepted 1 and 3, rejected 2: byte-exact, and the diff is gone
+    expected = SOURCE.replace(*H1).replace(*H3)
+    assert out["text"] == expected
+    assert out["marks_after"] == []
+    assert out["maps_after"] == {"next": None, "prev": None}
+    assert out["echo_after"] == \
+        "Pair: 2 hunks accepted, 1 rejected · :Pair continue", out["echo_after"]
+    # `u` takes back the last accepted hunk only, then the first; redo brings both
+    assert out["undo1"] == SOURCE.replace(*H1)
+    assert out["undo2"] == SOURCE
+    assert out["redo"] == expected
+    check_continue_heard_the_rejection(fake, out)
+
+
+@needs_nvim
+def test_hunks_after_the_user_edits_above_and_a_user_map_is_kept(fake: FakeModelServer,
+                                                                 tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks", fake_settings(fake, tmp_path), PAIR_TEST_EDIT_ABOVE="1")
+    # the user's own ]h stays; [h is the plugin's
+    assert out["maps"] == {"next": "my own ]h", "prev": "pair-lsp: previous hunk"}
+    assert out["user_map_ran"] == 1
+    # two lines typed above: the diff moved down with the code
+    moved = out["marks_moved"]
+    assert [m["row"] for m in moved if m["line_hl"] == "PairDiffDelete"] == [5, 11], moved
+    assert out["motions"] == [12, 8, 6], out["motions"]
+    user = SOURCE.replace('"""Example."""\n',
+                          '"""Example."""\n# added by the user\n# and another line\n')
+    assert out["text"] == user.replace(*H1).replace(*H3)
+    assert out["marks_after"] == []
+    assert out["maps_after"] == {"next": "my own ]h", "prev": None}
+    # hunk 1 was accepted last: the first `u` takes it back alone
+    assert out["undo1"] == user.replace(*H3)
+    assert out["undo2"] == user
+    check_continue_heard_the_rejection(fake, out)

@@ -8,7 +8,7 @@ vim.api.nvim_create_user_command('Pair', function(opts)
 end, {
   nargs = '*',
   range = true,
-  desc = 'pair-lsp: [instruction] | file | review | apply | actions | continue | cancel | transcript | status',
+  desc = 'pair-lsp: [instruction] | file | review | accept | reject | apply | preview | actions | continue | cancel | …',
   complete = function(arglead, cmdline)
     return require('pair_lsp').complete(arglead, cmdline)
   end,

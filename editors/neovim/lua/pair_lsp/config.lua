@@ -7,6 +7,9 @@ local M = {}
 ---@field progress? boolean|'echo'|'notify' compact progress while a session runs (default true:
 --- a notification replaced in place when vim.notify supports `replace`, else the echo area);
 --- false when fidget.nvim or mini.notify already shows LSP progress
+---@field inline_diff? boolean show a session's proposal in the buffer, hunk by hunk (default true)
+---@field keys? false|{next_hunk?: string|false, prev_hunk?: string|false} buffer-local motions
+--- while an inline diff is shown (default `]h` / `[h`; never over a key already mapped)
 
 ---@return pair_lsp.Options
 function M.options()

@@ -134,9 +134,15 @@ end
 M.table = {
   ['pair/status'] = function(_, result, ctx)
     sessions.on_status(result, ctx)
+    if type(result) == 'table' then
+      require('pair_lsp.inline_diff').on_status(result)
+    end
   end,
   ['pair/result'] = function(_, result, ctx)
     sessions.on_result(result, ctx)
+    if type(result) == 'table' and result.sessionId then
+      require('pair_lsp.inline_diff').on_result(result, ctx.client_id)
+    end
   end,
   ['window/showMessage'] = M.show_message,
   ['window/showMessageRequest'] = M.show_message_request,

@@ -1,5 +1,6 @@
 --- pair-lsp for Neovim 0.11+: the :Pair command and its subcommands.
 local client_commands = require('pair_lsp.client_commands')
+local inline_diff = require('pair_lsp.inline_diff')
 local server = require('pair_lsp.server')
 local sessions = require('pair_lsp.sessions')
 local ui = require('pair_lsp.ui')
@@ -128,6 +129,50 @@ function M.subcommands.apply()
   if id then
     apply(bufnr, id, false)
   end
+end
+
+--- The session whose proposal is shown inline in this buffer, else as target_session.
+local function proposal_session(bufnr)
+  local state = inline_diff.state[bufnr]
+  return state and state.session_id or target_session(bufnr)
+end
+
+--- :Pair accept [all]: the hunk at the cursor of the inline diff (one undo step each); `all`:
+--- every open hunk at once, as :Pair apply.
+function M.subcommands.accept(ctx)
+  local bufnr = vim.api.nvim_get_current_buf()
+  if vim.trim(ctx.args) == 'all' then
+    local id = proposal_session(bufnr)
+    if id then
+      apply(bufnr, id, false)
+    end
+    return
+  end
+  inline_diff.accept(bufnr)
+end
+
+--- :Pair reject [all] [reason]: the hunk at the cursor (or every open one); the worker reads
+--- the reason on :Pair continue.
+function M.subcommands.reject(ctx)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local first, rest = ctx.args:match('^(%S*)%s*(.-)%s*$')
+  if first == 'all' then
+    inline_diff.reject_all(bufnr, rest)
+  else
+    inline_diff.reject(bufnr, vim.trim(ctx.args))
+  end
+end
+
+--- :Pair preview: the proposal in a vertical split in diff mode (close it to end the diff).
+function M.subcommands.preview()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local id = proposal_session(bufnr)
+  if not id then
+    return
+  end
+  server.with_client(bufnr, function(client)
+    client_commands.preview({ arguments = { { sessionId = id } } }, { client_id = client.id, bufnr = bufnr })
+  end)
 end
 
 function M.subcommands.continue(ctx)
@@ -295,12 +340,17 @@ M.USAGE = {
   ":'<,'>Pair [instruction]     pair on the selected lines (asks without an instruction)",
   ':Pair file [instruction]     pair on the whole buffer',
   ':[range]Pair review          the reviewer only: findings as diagnostics',
-  ':Pair apply | actions | continue [rounds] | cancel | transcript | status',
+  ':Pair accept | reject [reason]   the hunk at the cursor of the inline diff (]h [h: next/prev)',
+  ':Pair apply | accept all | reject all | preview | actions | continue [rounds] | cancel',
+  ':Pair transcript | status',
 }
 
 ---@param arglead string
 ---@return string[]
 function M.complete(arglead, cmdline)
+  if cmdline:match('^%S*Pair%s+accept%s+%S*$') or cmdline:match('^%S*Pair%s+reject%s+%S*$') then
+    return vim.startswith('all', arglead) and { 'all' } or {}
+  end
   if cmdline:match('^%S*Pair%s+%S+%s') then
     return {}
   end

@@ -322,6 +322,9 @@ def test_preview_opens_a_diff_split(fake: FakeModelServer, tmp_path: Path) -> No
     assert left["name"].endswith("example.py") and left["diff"] and right["diff"]
     assert right["text"] == EXPECTED and right["clients"] == 0
     assert not [m for m in out["messages"] if "gone" in m]
+    # the inline diff steps aside while the split shows the change; :Pair preview reopens it
+    assert out["marks_after_close"] > 0 and out["diff_after_close"] is False
+    assert out["windows_again"] == 2 and out["right_text"] == EXPECTED
 
 
 @needs_nvim

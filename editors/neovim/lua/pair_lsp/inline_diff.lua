@@ -506,16 +506,6 @@ function M.jump(bufnr, dir, count)
   end
 end
 
---- Close the current undo block of the buffer, so each accepted hunk is one `u`.
----@param bufnr integer
-local function undo_break(bufnr)
-  if vim.api.nvim_buf_is_loaded(bufnr) then
-    vim.api.nvim_buf_call(bufnr, function()
-      vim.go.undolevels = vim.go.undolevels
-    end)
-  end
-end
-
 ---@param bufnr integer
 ---@param command string
 ---@param argument table
@@ -536,22 +526,30 @@ local function execute(bufnr, command, argument, on_result)
   end, bufnr)
 end
 
---- What was decided, once every hunk is: a line saying so and what comes next.
+--- What was decided: the hunk, what is left; once every hunk is, the tally and what comes next.
 ---@param bufnr integer
----@param before table<integer, string>
-local function settled(bufnr, before)
-  if M.state[bufnr] then
+---@param index integer
+---@param what string 'accepted' | 'rejected'
+---@param total integer
+---@param tally table<integer, string>
+local function say(bufnr, index, what, total, tally)
+  local state = M.state[bufnr]
+  local left = state and #state.hunks or 0
+  if left > 0 then
+    notify(string.format('hunk %d/%d %s · %d left (]h [h)', index, total, what, left))
     return
   end
   local accepted, rejected = 0, 0
-  for _, what in pairs(before) do
-    if what == 'accepted' then
+  for _, decision in pairs(tally) do
+    if decision == 'accepted' then
       accepted = accepted + 1
-    elseif what == 'rejected' then
+    elseif decision == 'rejected' then
       rejected = rejected + 1
     end
   end
-  if rejected > 0 then
+  if rejected == 0 then
+    notify(string.format('%d hunk%s accepted', accepted, accepted == 1 and '' or 's'))
+  else
     notify(
       string.format(
         '%d hunk%s accepted, %d rejected · :Pair continue',
@@ -572,9 +570,9 @@ local decided = {} ---@type table<string, table<integer, string>> sessionId -> h
 local function after_decision(bufnr, state, index, what)
   decided[state.session_id] = decided[state.session_id] or {}
   decided[state.session_id][index] = what
-  local session_id = state.session_id
+  local session_id, total = state.session_id, state.total
   M.refresh(bufnr, function()
-    settled(bufnr, decided[session_id])
+    say(bufnr, index, what, total, decided[session_id])
   end)
 end
 
@@ -601,9 +599,8 @@ function M.accept(bufnr)
     notify('the cursor is not on a hunk (]h / [h move to one)', vim.log.levels.WARN)
     return
   end
-  undo_break(bufnr)
+  -- the edit comes back as workspace/applyEdit: one undo step (handlers.apply_edit)
   execute(bufnr, 'pair.acceptHunk', { sessionId = state.session_id, hunk = hunk.index }, function(result)
-    undo_break(bufnr)
     if type(result) == 'table' and result.applied then
       after_decision(bufnr, state, hunk.index, 'accepted')
     else

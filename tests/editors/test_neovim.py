@@ -404,6 +404,7 @@ def test_hunks_inline_accept_reject_undo_and_continue(fake: FakeModelServer,
     # accepted 1 and 3, rejected 2: byte-exact, and the diff is gone
     expected = SOURCE.replace(*H1).replace(*H3)
     assert out["text"] == expected
+    assert out["screen"] == expected, out["screen"]
     assert out["marks_after"] == []
     assert out["maps_after"] == {"next": None, "prev": None}
     assert out["echo_after"] == \
@@ -430,6 +431,7 @@ def test_hunks_after_the_user_edits_above_and_a_user_map_is_kept(fake: FakeModel
     user = SOURCE.replace('"""Example."""\n',
                           '"""Example."""\n# added by the user\n# and another line\n')
     assert out["text"] == user.replace(*H1).replace(*H3)
+    assert out["screen"] == out["text"], out["screen"]
     assert out["marks_after"] == []
     assert out["maps_after"] == {"next": "my own ]h", "prev": None}
     # hunk 1 was accepted last: the first `u` takes it back alone

@@ -234,6 +234,15 @@ local function del_maps(bufnr, state)
   state.maps = {}
 end
 
+--- Redraw the buffer's windows whole: virtual lines removed in the same tick as an edit of
+--- the lines they hung on can leave a line undrawn (seen in Neovim 0.11.4 until CTRL-L).
+---@param bufnr integer
+local function redraw(bufnr)
+  if not pcall(vim.api.nvim__redraw, { buf = bufnr, valid = false }) then
+    vim.cmd('redraw!')
+  end
+end
+
 --- Remove the inline diff of a buffer (its marks, its keys).
 ---@param bufnr integer
 function M.clear(bufnr)
@@ -246,6 +255,7 @@ function M.clear(bufnr)
   end
   if vim.api.nvim_buf_is_valid(bufnr) then
     vim.api.nvim_buf_clear_namespace(bufnr, M.ns, 0, -1)
+    redraw(bufnr)
   end
   if state then
     del_maps(bufnr, state)
@@ -274,6 +284,7 @@ local function render(bufnr, state, p)
     end
   end
   state.renders = state.renders + 1
+  redraw(bufnr)
 end
 
 --- The version Neovim last sent for the buffer.

@@ -377,6 +377,12 @@ def check_continue_heard_the_rejection(fake: FakeModelServer, out: dict[str, Any
     assert "REJECTED" in body and REASON in body, body[-3000:]
     assert "raise ValueError" in body  # what was rejected
     assert out["continue_result"]["sessionId"] == out["result"]["sessionId"]
+    # the next proposal is shown on the line it changes (after the hunks taken and undo / redo)
+    marks = out["marks_continued"]
+    best = out["text"].split("\n").index("    best = 0")
+    assert [m["row"] for m in marks if m["line_hl"] == "PairDiffDelete"] == [best], marks
+    assert [v["text"] for m in marks for v in m["virt_lines"]] == \
+        ["    best = values[0] if values else 0"], marks
 
 
 @needs_nvim

@@ -325,6 +325,10 @@ def test_preview_opens_a_diff_split(fake: FakeModelServer, tmp_path: Path) -> No
     # the inline diff steps aside while the split shows the change; :Pair preview reopens it
     assert out["marks_after_close"] > 0 and out["diff_after_close"] is False
     assert out["windows_again"] == 2 and out["right_text"] == EXPECTED
+    # editing the code under it: withdrawn, and said so
+    assert out["marks_after_edit"] == 0
+    assert out["echo_after_edit"] == \
+        "Pair: proposal withdrawn: the code under it changed"
 
 
 @needs_nvim

@@ -28,6 +28,12 @@ function M.show_message_request(_, params)
     vim.schedule(function()
       coroutine.resume(co, choice or vim.NIL)
     end)
+    if choice then -- e.g. "Discard": an inline diff shown may be gone
+      local inline_diff = require('pair_lsp.inline_diff')
+      for bufnr in pairs(inline_diff.state) do
+        inline_diff.schedule_refresh(bufnr)
+      end
+    end
   end)
   return coroutine.yield()
 end

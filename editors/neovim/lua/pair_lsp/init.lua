@@ -245,6 +245,9 @@ M.actions = {
     'Discard',
     function(b, r)
       server.execute(b, 'pair.discard', { sessionId = r.sessionId }, function()
+        if inline_diff.state[b] and inline_diff.state[b].session_id == r.sessionId then
+          inline_diff.clear(b)
+        end
         notify('discarded.')
       end)
     end,

@@ -28,6 +28,7 @@ M.debounce = 200
 ---@field renders integer how many times it was drawn (tests wait on it)
 ---@field maps table<string, boolean> the buffer-local keys this plugin set
 ---@field suspended boolean hidden while :Pair preview shows the diff in a split
+---@field proposed? string the buffer's text with the open hunks applied, as last fetched
 
 ---@type table<integer, pair_lsp.InlineDiff>
 M.state = {}
@@ -273,6 +274,7 @@ local function render(bufnr, state, p)
   state.approved = p.approved == true
   state.hunks = {}
   state.version = p.version
+  state.proposed = p.proposed
   if not state.suspended then
     for _, hunk in ipairs(p.hunks or {}) do
       if hunk.status == 'open' and type(hunk.range) == 'table' then
@@ -295,6 +297,12 @@ local function buf_version(bufnr)
 end
 
 local schedule_refresh
+
+---@param bufnr integer
+---@return string
+local function buffer_text(bufnr)
+  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. (vim.bo[bufnr].eol and '\n' or '')
+end
 
 ---@param p any pair.proposal's result
 ---@return boolean
@@ -337,7 +345,11 @@ function M.refresh(bufnr, on_done)
       return
     end
     local open = not err and has_open(p)
-    if not open then
+    if err and state.proposed and buffer_text(bufnr) ~= state.proposed then
+      -- not applied, yet gone: the server withdrew it (the code under it changed)
+      M.clear(bufnr)
+      notify('proposal withdrawn: the code under it changed', vim.log.levels.WARN)
+    elseif not open then
       M.clear(bufnr)
     elseif p.version ~= nil and buf_version(bufnr) ~= nil and p.version ~= buf_version(bufnr) then
       schedule_refresh(bufnr) -- the buffer moved on since: the next fetch draws it

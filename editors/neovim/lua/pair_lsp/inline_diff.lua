@@ -572,6 +572,8 @@ local function say(bufnr, index, what, total, tally)
   end
   if rejected == 0 then
     notify(string.format('%d hunk%s accepted', accepted, accepted == 1 and '' or 's'))
+  elseif accepted == 0 then
+    notify(string.format('%d hunk%s rejected · :Pair continue', rejected, rejected == 1 and '' or 's'))
   else
     notify(
       string.format(

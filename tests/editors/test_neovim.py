@@ -448,3 +448,19 @@ def test_hunks_after_the_user_edits_above_and_a_user_map_is_kept(fake: FakeModel
     assert out["undo1"] == user.replace(*H3)
     assert out["undo2"] == user
     check_continue_heard_the_rejection(fake, out)
+
+
+@needs_nvim
+def test_hunks_reject_all_accept_all_and_options(fake: FakeModelServer, tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks_all", fake_settings(fake, tmp_path),
+                   plugin_options="keys = { next_hunk = false },")
+    assert out["maps"] == {"next": None, "prev": "pair-lsp: previous hunk"}
+    assert out["completion"] == ["all"]
+    assert out["text_after_reject"] == SOURCE
+    assert out["echo"] == "Pair: 3 hunks rejected · :Pair continue"
+    body = json.dumps([r for r in fake.requests if r.model == "nvim-worker"][-1].body)
+    assert body.count("REJECTED") == 3 and "not now" in body
+    assert out["marks_without_inline"] == 0
+    assert out["text"] == SOURCE.replace("    best = 0\n",
+                                         "    best = values[0] if values else 0\n")

@@ -387,6 +387,8 @@ def check_continue_heard_the_rejection(fake: FakeModelServer, out: dict[str, Any
     assert [m["row"] for m in marks if m["line_hl"] == "PairDiffDelete"] == [best], marks
     assert [v["text"] for m in marks for v in m["virt_lines"]] == \
         ["    best = values[0] if values else 0"], marks
+    # and it goes with a new session on the buffer / when the buffer is unloaded
+    assert out["state_after"] is False and out["marks_end"] == 0
 
 
 @needs_nvim
@@ -424,6 +426,7 @@ def test_hunks_inline_accept_reject_undo_and_continue(fake: FakeModelServer,
     assert out["undo2"] == SOURCE
     assert out["redo"] == expected
     check_continue_heard_the_rejection(fake, out)
+    assert out["maps_after_unload"] == 0
 
 
 @needs_nvim
@@ -448,6 +451,7 @@ def test_hunks_after_the_user_edits_above_and_a_user_map_is_kept(fake: FakeModel
     assert out["undo1"] == user.replace(*H3)
     assert out["undo2"] == user
     check_continue_heard_the_rejection(fake, out)
+    assert out["review_result"]["status"] != "failed"
 
 
 @needs_nvim

@@ -705,15 +705,15 @@ function M.on_result(result, client_id)
   end
 end
 
---- A new session started on the buffer (pair/status): the old proposal is not what it works on.
+--- A session runs on the buffer (pair/status): a new one, or more rounds of the one shown
+--- (pair.continue keeps its id): the proposal shown is not the one that will come.
 ---@param status table
 function M.on_status(status)
   if type(status.uri) ~= 'string' or status.status ~= 'running' then
     return
   end
   local bufnr = vim.uri_to_bufnr(status.uri)
-  local state = M.state[bufnr]
-  if state and state.session_id ~= status.sessionId then
+  if M.state[bufnr] then
     M.clear(bufnr)
   end
 end

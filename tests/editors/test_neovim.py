@@ -461,10 +461,13 @@ def test_hunks_reject_all_accept_all_and_options(fake: FakeModelServer, tmp_path
                    plugin_options="keys = { next_hunk = false },")
     assert out["maps"] == {"next": None, "prev": "pair-lsp: previous hunk"}
     assert out["completion"] == ["all"]
+    assert "Pair: Reject hunk 3/3" in out["actions"], out["actions"]
+    assert out["labels_after_code_action"] == ["hunk 1/3 · :Pair accept / :Pair reject",
+                                               "hunk 2/3 · :Pair accept / :Pair reject"]
     assert out["text_after_reject"] == SOURCE
     assert out["echo"] == "Pair: 3 hunks rejected · :Pair continue"
     body = json.dumps([r for r in fake.requests if r.model == "nvim-worker"][-1].body)
-    assert body.count("REJECTED") == 3 and "not now" in body
+    assert body.count("REJECTED") == 3 and body.count("not now") == 2
     assert out["marks_without_inline"] == 0
     assert out["text"] == SOURCE.replace("    best = 0\n",
                                          "    best = values[0] if values else 0\n")

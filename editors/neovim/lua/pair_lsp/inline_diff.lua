@@ -29,6 +29,7 @@ M.debounce = 200
 ---@field maps table<string, boolean> the buffer-local keys this plugin set
 ---@field suspended boolean hidden while :Pair preview shows the diff in a split
 ---@field proposed? string the buffer's text with the open hunks applied, as last fetched
+---@field statuses table<integer, string> each hunk's status, as last fetched
 
 ---@type table<integer, pair_lsp.InlineDiff>
 M.state = {}
@@ -275,6 +276,10 @@ local function render(bufnr, state, p)
   state.hunks = {}
   state.version = p.version
   state.proposed = p.proposed
+  state.statuses = {}
+  for _, hunk in ipairs(p.hunks or {}) do
+    state.statuses[hunk.index] = hunk.status
+  end
   if not state.suspended then
     for _, hunk in ipairs(p.hunks or {}) do
       if hunk.status == 'open' and type(hunk.range) == 'table' then
@@ -409,6 +414,7 @@ function M.show(bufnr, session_id, client_id)
       approved = false,
       hunks = {},
       renders = 0,
+      statuses = {},
       maps = {},
       suspended = false,
     }
@@ -586,18 +592,19 @@ local function say(bufnr, index, what, total, tally)
   end
 end
 
-local decided = {} ---@type table<string, table<integer, string>> sessionId -> hunk -> decision
-
 ---@param bufnr integer
 ---@param state pair_lsp.InlineDiff
----@param index integer
+---@param indexes integer[] the hunks just decided
 ---@param what string
-local function after_decision(bufnr, state, index, what)
-  decided[state.session_id] = decided[state.session_id] or {}
-  decided[state.session_id][index] = what
-  local session_id, total = state.session_id, state.total
+local function after_decision(bufnr, state, indexes, what)
+  -- every hunk's status: as last fetched (decisions made by code actions too), and these
+  local tally = vim.deepcopy(state.statuses)
+  for _, index in ipairs(indexes) do
+    tally[index] = what
+  end
+  local total = state.total
   M.refresh(bufnr, function()
-    say(bufnr, index, what, total, decided[session_id])
+    say(bufnr, indexes[1], what, total, tally)
   end)
 end
 
@@ -627,7 +634,7 @@ function M.accept(bufnr)
   -- the edit comes back as workspace/applyEdit: one undo step (handlers.apply_edit)
   execute(bufnr, 'pair.acceptHunk', { sessionId = state.session_id, hunk = hunk.index }, function(result)
     if type(result) == 'table' and result.applied then
-      after_decision(bufnr, state, hunk.index, 'accepted')
+      after_decision(bufnr, state, { hunk.index }, 'accepted')
     else
       M.refresh(bufnr) -- the server said why (window/showMessage)
     end
@@ -649,7 +656,7 @@ function M.reject(bufnr, reason)
   end
   local arg = { sessionId = state.session_id, hunk = hunk.index, reason = reason ~= '' and reason or nil }
   execute(bufnr, 'pair.rejectHunk', arg, function()
-    after_decision(bufnr, state, hunk.index, 'rejected')
+    after_decision(bufnr, state, { hunk.index }, 'rejected')
   end)
 end
 
@@ -661,15 +668,16 @@ function M.reject_all(bufnr, reason)
   if not state then
     return
   end
-  local pending = #state.hunks
-  for _, hunk in ipairs(state.hunks) do
-    local arg = { sessionId = state.session_id, hunk = hunk.index, reason = reason ~= '' and reason or nil }
+  local indexes = vim.tbl_map(function(hunk)
+    return hunk.index
+  end, state.hunks)
+  local pending = #indexes
+  for _, index in ipairs(indexes) do
+    local arg = { sessionId = state.session_id, hunk = index, reason = reason ~= '' and reason or nil }
     execute(bufnr, 'pair.rejectHunk', arg, function()
-      decided[state.session_id] = decided[state.session_id] or {}
-      decided[state.session_id][hunk.index] = 'rejected'
       pending = pending - 1
       if pending == 0 then
-        after_decision(bufnr, state, hunk.index, 'rejected')
+        after_decision(bufnr, state, indexes, 'rejected')
       end
     end)
   end

@@ -100,6 +100,28 @@ async def test_accept_one_and_three_reject_two_then_continue(client: LanguageCli
     assert "total += float(v)" in body
 
 
+async def test_continue_after_hunks_proposes_on_the_right_lines(client: LanguageClient) -> None:
+    """pair.continue keeps the session id: its new proposal is placed on the document as it
+    is after the hunks taken (hunk 1 made line 4 longer), not on the older text."""
+    doc, sid = await propose(client)
+    await take(client, doc, "pair.acceptHunk", {"sessionId": sid, "hunk": 1})
+    await execute(client, "pair.rejectHunk", {"sessionId": sid, "hunk": 2, "reason": "ints"})
+    await take(client, doc, "pair.acceptHunk", {"sessionId": sid, "hunk": 3})
+    fake: FakeModelServer = client.fake  # type: ignore[attr-defined]
+    fake.script("w", ["Fine.\n" + block("    count = 0", "    count = 0  # n")])
+    fake.script("r", [APPROVE])
+    await execute(client, "pair.continue", {"sessionId": sid, "rounds": 1})
+    proposal = await execute(client, "pair.proposal", {"sessionId": sid})
+    assert proposal["original"] == doc.source
+    [hunk] = proposal["hunks"]
+    assert hunk["range"] == {"start": {"line": 5, "character": 0},
+                             "end": {"line": 6, "character": 0}}, hunk
+    assert hunk["newText"] == "    count = 0  # n\n"
+    await take(client, doc, "pair.acceptHunk", {"sessionId": sid, "hunk": 1})
+    assert doc.source == DOC.replace(*H1).replace(*H3).replace("    count = 0\n",
+                                                              "    count = 0  # n\n")
+
+
 async def test_hunks_after_the_user_edits_above(client: LanguageClient) -> None:
     doc, sid = await propose(client)
     change(client, doc, types.Range(types.Position(1, 0), types.Position(1, 0)),

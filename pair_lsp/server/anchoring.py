@@ -40,6 +40,11 @@ class AnchorBook:
             anchor = anchors[record.id] = Anchor(record.document, record.start, record.end)
         return anchor
 
+    def forget(self, uri: str, record_id: str) -> None:
+        """The record of ``record_id`` is replaced by a new one under the same id
+        (pair.continue): the next anchor is made from the new record's document."""
+        self._by_uri.get(uri, {}).pop(record_id, None)
+
     def follow(self, uri: str, records: Iterable[Target], changes: Sequence[Any], text: str,
                index: Callable[[], LineIndex]) -> None:
         """The document ``uri`` became ``text`` by didChange ``changes``; ``records`` are the

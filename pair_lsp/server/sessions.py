@@ -237,6 +237,8 @@ class SessionManager:
         record.session = session
         for note in previous.steers if previous is not None else ():
             session.steer(note)
+        if previous is not None:  # same id: the old record's anchor follows its older text
+            self.anchors.forget(uri, previous.id)
         current = self.server.current_text(uri)
         if current is not None and current is not text:  # the user typed since the request
             record.span = self.anchors.target(uri, record, current)

@@ -326,6 +326,13 @@ def test_preview_opens_a_diff_split(fake: FakeModelServer, tmp_path: Path) -> No
     assert left["name"].endswith("example.py") and left["diff"] and right["diff"]
     assert right["text"] == EXPECTED and right["clients"] == 0
     assert not [m for m in out["messages"] if "gone" in m]
+    # the inline diff steps aside while the split shows the change; :Pair preview reopens it
+    assert out["marks_after_close"] > 0 and out["diff_after_close"] is False
+    assert out["windows_again"] == 2 and out["right_text"] == EXPECTED
+    # editing the code under it: withdrawn, and said so
+    assert out["marks_after_edit"] == 0
+    assert out["echo_after_edit"] == \
+        "Pair: proposal withdrawn: the code under it changed"
 
 
 @needs_nvim
@@ -529,3 +536,122 @@ def test_cancel_in_the_plan_buffer_cancels_the_session(fake: FakeModelServer,
                    PAIR_TEST_PLAN_ACTION="cancel")
     assert out["result"]["status"] == "cancelled", out["result"]
     assert [r.model for r in fake.requests] == ["nvim-worker", "nvim-reviewer"]
+
+
+# ------------------------------------------------------------------ the inline diff, hunk by hunk
+
+H1 = ("def largest(values):\n", "def largest(values: list[float]) -> float:\n")
+H2 = ("    best = 0\n", "    if not values:\n        raise ValueError(\"empty\")\n    best = 0\n")
+H3 = ("    return best\n", "    return float(best)\n")
+REASON = "an empty list is fine: callers check first"
+
+
+def script_hunks(fake: FakeModelServer) -> None:
+    """One round, approved: a proposal of 3 hunks (a change, an insertion, a change); then a
+    small edit for :Pair continue."""
+    fake.script("nvim-worker", [
+        "Types, an empty-list guard, a float result.\n"
+        + block(H1[0].rstrip("\n"), H1[1].rstrip("\n"))
+        + block(H2[0].rstrip("\n"), H2[1].rstrip("\n"))
+        + block(H3[0].rstrip("\n"), H3[1].rstrip("\n")),
+        "Fine, no guard.\n" + block("    best = 0", "    best = values[0] if values else 0")])
+    fake.script("nvim-reviewer", [review("approve")])
+
+
+def check_continue_heard_the_rejection(fake: FakeModelServer, out: dict[str, Any]) -> None:
+    workers = [r for r in fake.requests if r.model == "nvim-worker"]
+    assert len(workers) == 2, [r.model for r in fake.requests]
+    body = json.dumps(workers[-1].body)
+    assert "REJECTED" in body and REASON in body, body[-3000:]
+    assert "raise ValueError" in body  # what was rejected
+    assert out["continue_result"]["sessionId"] == out["result"]["sessionId"]
+    # the next proposal is shown on the line it changes (after the hunks taken and undo / redo)
+    marks = out["marks_continued"]
+    best = out["text"].split("\n").index("    best = 0")
+    assert [m["row"] for m in marks if m["line_hl"] == "PairDiffDelete"] == [best], marks
+    assert [v["text"] for m in marks for v in m["virt_lines"]] == \
+        ["    best = values[0] if values else 0"], marks
+    # and it goes with a new session on the buffer / when the buffer is unloaded
+    assert out["state_after"] is False and out["marks_end"] == 0
+
+
+@needs_nvim
+def test_hunks_inline_accept_reject_undo_and_continue(fake: FakeModelServer,
+                                                      tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks", fake_settings(fake, tmp_path))
+    assert out["result"]["status"] == "approved"
+    # shown in the buffer: the lines to go highlighted, the new ones as virtual lines, labels
+    marks = out["marks_shown"]
+    assert [m["row"] for m in marks if m["line_hl"] == "PairDiffDelete"] == [3, 9], marks
+    labels = sorted((m["row"], m["label"]) for m in marks if m["label"] is not None)
+    assert labels == [(3, "hunk 1/3 · :Pair accept / :Pair reject"),
+                      (4, "hunk 2/3 · :Pair accept / :Pair reject"),
+                      (9, "hunk 3/3 · :Pair accept / :Pair reject")], labels
+    virt = {(m["row"], m["above"]): [v["text"] for v in m["virt_lines"]]
+            for m in marks if m["virt_lines"]}
+    assert virt == {(3, False): ["def largest(values: list[float]) -> float:"],
+                    (5, True): ["    if not values:", "        raise ValueError(\"empty\")"],
+                    (9, False): ["    return float(best)"]}, virt
+    assert all(v["hl"] == "PairDiffAdd" for m in marks for v in m["virt_lines"])
+    # ]h / [h: buffer-local while shown; they go hunk to hunk (and gone after)
+    assert out["maps"] == {"next": "pair-lsp: next hunk", "prev": "pair-lsp: previous hunk"}
+    assert out["motions"] == [4, 6, 10, 6, 6, 10], out["motions"]
+    # accepted 1 and 3, rejected 2: byte-exact, and the diff is gone
+    expected = SOURCE.replace(*H1).replace(*H3)
+    assert out["text"] == expected
+    assert out["screen"] == expected, out["screen"]
+    assert out["marks_after"] == []
+    assert out["maps_after"] == {"next": None, "prev": None}
+    assert out["echo_after"] == \
+        "Pair: 2 hunks accepted, 1 rejected · :Pair continue", out["echo_after"]
+    # `u` takes back the last accepted hunk only, then the first; redo brings both
+    assert out["undo1"] == SOURCE.replace(*H1)
+    assert out["undo2"] == SOURCE
+    assert out["redo"] == expected
+    check_continue_heard_the_rejection(fake, out)
+    assert out["maps_after_unload"] == 0
+
+
+@needs_nvim
+def test_hunks_after_the_user_edits_above_and_a_user_map_is_kept(fake: FakeModelServer,
+                                                                 tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks", fake_settings(fake, tmp_path), PAIR_TEST_EDIT_ABOVE="1")
+    # the user's own ]h stays; [h is the plugin's
+    assert out["maps"] == {"next": "my own ]h", "prev": "pair-lsp: previous hunk"}
+    assert out["user_map_ran"] == 1
+    # two lines typed above: the diff moved down with the code
+    moved = out["marks_moved"]
+    assert [m["row"] for m in moved if m["line_hl"] == "PairDiffDelete"] == [5, 11], moved
+    assert out["motions"] == [12, 8, 6], out["motions"]
+    user = SOURCE.replace('"""Example."""\n',
+                          '"""Example."""\n# added by the user\n# and another line\n')
+    assert out["text"] == user.replace(*H1).replace(*H3)
+    assert out["screen"] == out["text"], out["screen"]
+    assert out["marks_after"] == []
+    assert out["maps_after"] == {"next": "my own ]h", "prev": None}
+    # hunk 1 was accepted last: the first `u` takes it back alone
+    assert out["undo1"] == user.replace(*H3)
+    assert out["undo2"] == user
+    check_continue_heard_the_rejection(fake, out)
+    assert out["review_result"]["status"] != "failed"
+
+
+@needs_nvim
+def test_hunks_reject_all_accept_all_and_options(fake: FakeModelServer, tmp_path: Path) -> None:
+    script_hunks(fake)
+    out = run_nvim(tmp_path, "hunks_all", fake_settings(fake, tmp_path),
+                   plugin_options="keys = { next_hunk = false },")
+    assert out["maps"] == {"next": None, "prev": "pair-lsp: previous hunk"}
+    assert out["completion"] == ["all"]
+    assert "Pair: Reject hunk 3/3" in out["actions"], out["actions"]
+    assert out["labels_after_code_action"] == ["hunk 1/3 · :Pair accept / :Pair reject",
+                                               "hunk 2/3 · :Pair accept / :Pair reject"]
+    assert out["text_after_reject"] == SOURCE
+    assert out["echo"] == "Pair: 3 hunks rejected · :Pair continue"
+    body = json.dumps([r for r in fake.requests if r.model == "nvim-worker"][-1].body)
+    assert body.count("REJECTED") == 3 and body.count("not now") == 2
+    assert out["marks_without_inline"] == 0
+    assert out["text"] == SOURCE.replace("    best = 0\n",
+                                         "    best = values[0] if values else 0\n")

@@ -8,7 +8,7 @@ vim.api.nvim_create_user_command('Pair', function(opts)
 end, {
   nargs = '*',
   range = true,
-  desc = 'pair-lsp: [instruction] | file | review | changes | fixchanges | steer | proceed | apply | … (:help :Pair)',
+  desc = 'pair-lsp: [instruction] | file | review | changes | steer | proceed | accept | reject | apply | preview | … (:help :Pair)',
   complete = function(arglead, cmdline)
     return require('pair_lsp').complete(arglead, cmdline)
   end,

@@ -55,6 +55,9 @@ function M.show_diff(p)
     vim.api.nvim_set_current_win(left_win)
   end
   local short = (p.sessionId or 'proposal'):sub(1, 8)
+  -- the inline diff would show the change a second time in the left window: hidden meanwhile
+  local inline_diff = require('pair_lsp.inline_diff')
+  inline_diff.suspend(src, true)
   if current ~= p.original or not left_win then
     vim.cmd('tab split')
     vim.api.nvim_win_set_buf(0, scratch('pair://' .. short .. '/original', p.original, ft))
@@ -74,6 +77,7 @@ function M.show_diff(p)
           vim.cmd('diffoff')
         end)
       end
+      inline_diff.suspend(src, false)
     end,
   })
 end

@@ -9,6 +9,9 @@ local M = {}
 --- false when fidget.nvim or mini.notify already shows LSP progress
 ---@field quickfix? 'open'|'fill'|false :Pair changes findings: fill the quickfix list and open it
 --- (default), fill it only, or leave it alone
+---@field inline_diff? boolean show a session's proposal in the buffer, hunk by hunk (default true)
+---@field keys? false|{next_hunk?: string|false, prev_hunk?: string|false} buffer-local motions
+--- while an inline diff is shown (default `]h` / `[h`; never over a key already mapped)
 
 ---@return pair_lsp.Options
 function M.options()

@@ -28,6 +28,12 @@ function M.show_message_request(_, params)
     vim.schedule(function()
       coroutine.resume(co, choice or vim.NIL)
     end)
+    if choice then -- e.g. "Discard": an inline diff shown may be gone
+      local inline_diff = require('pair_lsp.inline_diff')
+      for bufnr in pairs(inline_diff.state) do
+        inline_diff.schedule_refresh(bufnr)
+      end
+    end
   end)
   return coroutine.yield()
 end
@@ -119,6 +125,58 @@ function M.wake_after_resolve(ev)
   end)
 end
 
+--- Close the current undo block of a buffer (setting 'undolevels' does, |undo-break|).
+---@param bufnr integer
+local function undo_break(bufnr)
+  vim.api.nvim_buf_call(bufnr, function()
+    vim.go.undolevels = vim.go.undolevels
+  end)
+end
+
+--- The loaded buffers a WorkspaceEdit changes.
+---@param edit table
+---@return integer[]
+local function edited_buffers(edit)
+  local uris = {}
+  for _, change in ipairs(edit.documentChanges or {}) do
+    if change.textDocument then
+      uris[#uris + 1] = change.textDocument.uri
+    end
+  end
+  for uri in pairs(edit.changes or {}) do
+    uris[#uris + 1] = uri
+  end
+  local out = {}
+  for _, uri in ipairs(uris) do
+    local bufnr = vim.uri_to_bufnr(uri)
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      out[#out + 1] = bufnr
+    end
+  end
+  return out
+end
+
+--- workspace/applyEdit as Neovim's handler, but every edit is its own undo step (an accepted
+--- hunk right after another would otherwise be undone together) and without the "Workspace
+--- edit <label>" line (the plugin's own messages say what happened).
+function M.apply_edit(_, params, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  if not client or type(params) ~= 'table' or type(params.edit) ~= 'table' then
+    return { applied = false, failureReason = 'no edit' }
+  end
+  local buffers = edited_buffers(params.edit)
+  for _, bufnr in ipairs(buffers) do
+    undo_break(bufnr)
+  end
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  for _, bufnr in ipairs(buffers) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      undo_break(bufnr)
+    end
+  end
+  return { applied = ok, failureReason = not ok and tostring(err) or nil }
+end
+
 local MESSAGE_LEVELS = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO }
 
 --- window/showMessage: one line (Neovim's handler would prefix it and could ask for ENTER);
@@ -134,9 +192,15 @@ end
 M.table = {
   ['pair/status'] = function(_, result, ctx)
     sessions.on_status(result, ctx)
+    if type(result) == 'table' then
+      require('pair_lsp.inline_diff').on_status(result)
+    end
   end,
   ['pair/result'] = function(_, result, ctx)
     sessions.on_result(result, ctx)
+    if type(result) == 'table' and result.sessionId then
+      require('pair_lsp.inline_diff').on_result(result, ctx.client_id)
+    end
   end,
   ['pair/plan'] = function(err, result, ctx)
     require('pair_lsp.plan').on_plan(err, result, ctx)
@@ -144,6 +208,7 @@ M.table = {
   ['window/showMessage'] = M.show_message,
   ['window/showMessageRequest'] = M.show_message_request,
   ['window/showDocument'] = M.show_document,
+  ['workspace/applyEdit'] = M.apply_edit,
   ['$/progress'] = M.progress,
 }
 

@@ -1,5 +1,6 @@
 --- pair-lsp for Neovim 0.11+: the :Pair command and its subcommands.
 local client_commands = require('pair_lsp.client_commands')
+local inline_diff = require('pair_lsp.inline_diff')
 local server = require('pair_lsp.server')
 local sessions = require('pair_lsp.sessions')
 local ui = require('pair_lsp.ui')
@@ -137,6 +138,50 @@ function M.subcommands.apply()
   end
 end
 
+--- The session whose proposal is shown inline in this buffer, else as target_session.
+local function proposal_session(bufnr)
+  local state = inline_diff.state[bufnr]
+  return state and state.session_id or target_session(bufnr)
+end
+
+--- :Pair accept [all]: the hunk at the cursor of the inline diff (one undo step each); `all`:
+--- every open hunk at once, as :Pair apply.
+function M.subcommands.accept(ctx)
+  local bufnr = vim.api.nvim_get_current_buf()
+  if vim.trim(ctx.args) == 'all' then
+    local id = proposal_session(bufnr)
+    if id then
+      apply(bufnr, id, false)
+    end
+    return
+  end
+  inline_diff.accept(bufnr)
+end
+
+--- :Pair reject [all] [reason]: the hunk at the cursor (or every open one); the worker reads
+--- the reason on :Pair continue.
+function M.subcommands.reject(ctx)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local first, rest = ctx.args:match('^(%S*)%s*(.-)%s*$')
+  if first == 'all' then
+    inline_diff.reject_all(bufnr, rest)
+  else
+    inline_diff.reject(bufnr, vim.trim(ctx.args))
+  end
+end
+
+--- :Pair preview: the proposal in a vertical split in diff mode (close it to end the diff).
+function M.subcommands.preview()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local id = proposal_session(bufnr)
+  if not id then
+    return
+  end
+  server.with_client(bufnr, function(client)
+    client_commands.preview({ arguments = { { sessionId = id } } }, { client_id = client.id, bufnr = bufnr })
+  end)
+end
+
 function M.subcommands.continue(ctx)
   local bufnr = vim.api.nvim_get_current_buf()
   local id = target_session(bufnr)
@@ -207,6 +252,9 @@ M.actions = {
     'Discard',
     function(b, r)
       server.execute(b, 'pair.discard', { sessionId = r.sessionId }, function()
+        if inline_diff.state[b] and inline_diff.state[b].session_id == r.sessionId then
+          inline_diff.clear(b)
+        end
         notify('discarded.')
       end)
     end,
@@ -321,14 +369,22 @@ M.USAGE = {
   ':[range]Pair review          the reviewer only: findings as diagnostics',
   ':Pair changes [staged|BASE]  review the git changes: findings in the quickfix list',
   ':Pair fixchanges | steer {note} | proceed (a plan waits)',
-  ':Pair apply | actions | continue [rounds] | cancel | transcript | status',
+  ':Pair accept | reject [reason]   the hunk at the cursor of the inline diff (]h [h: next/prev)',
+  ':Pair apply | accept all | reject all | preview | actions | continue [rounds] | cancel',
+  ':Pair transcript | status',
 }
 
 --- Completion of a subcommand's argument.
+local function complete_all(arglead)
+  return vim.startswith('all', arglead) and { 'all' } or {}
+end
+
 M.complete_argument = {
+  accept = complete_all,
   changes = function(arglead)
     return require('pair_lsp.changes').complete(arglead)
   end,
+  reject = complete_all,
 }
 
 ---@param arglead string

@@ -54,6 +54,12 @@ function M.get()
     group = vim.api.nvim_create_augroup('pair_lsp_wake', { clear = true }),
     callback = require('pair_lsp.handlers').wake_after_resolve,
   })
+  vim.api.nvim_create_autocmd('LspRequest', {
+    group = vim.api.nvim_create_augroup('pair_lsp_inline_diff_requests', { clear = true }),
+    callback = function(ev)
+      require('pair_lsp.inline_diff').on_lsp_request(ev)
+    end,
+  })
   return {
     cmd = config.cmd(),
     root_dir = M.root_dir,

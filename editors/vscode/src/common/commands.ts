@@ -198,6 +198,18 @@ export class PairCommands {
     await this.server('pair.showTranscript', latest ? { sessionId: latest.sessionId } : {});
   }
 
+  /** Palette "Pair: Continue": the latest session of this file runs more rounds; the worker hears
+   *  the hunks the user accepted or rejected (and why). */
+  async continueSession(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    const latest = editor ? this.statusBar.latestByUri.get(editor.document.uri.toString()) : undefined;
+    if (!latest) {
+      void vscode.window.showInformationMessage('Pair: no session of this file to continue.');
+      return;
+    }
+    await this.runSession('pair.continue', { sessionId: latest.sessionId }, latest.uri);
+  }
+
   async previewSession(sessionId?: string): Promise<void> {
     let id = typeof sessionId === 'string' ? sessionId : undefined;
     if (!id) {

@@ -9,6 +9,7 @@ export interface PairStatus {
   sessionId: string;
   uri: string;
   status: string; // running | approved | exhausted | cancelled | failed | no_change
+  mode?: string; // pair | review
   round: number;
   maxRounds: number;
   role: string;

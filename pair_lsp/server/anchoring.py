@@ -36,7 +36,7 @@ class AnchorBook:
     def _anchor(self, uri: str, record: Target) -> Anchor:
         anchors = self._by_uri.setdefault(uri, {})
         anchor = anchors.get(record.id)
-        if anchor is None:
+        if anchor is None or _stale(anchor, record):
             anchor = anchors[record.id] = Anchor(record.document, record.start, record.end)
         return anchor
 
@@ -79,6 +79,13 @@ class AnchorBook:
         anchor = self._anchor(uri, record)
         anchor.follow(None, text)
         return anchor.rebase(edits)
+
+
+def _stale(anchor: Anchor, record: Target) -> bool:
+    """The anchor was made for another run of the same session (pair.continue keeps the id):
+    another target, or another document it started from."""
+    return (anchor.start, anchor.end) != (record.start, record.end) or (
+        anchor.original is not record.document and anchor.original != record.document)
 
 
 def offset_changes(base: str, changes: Sequence[Any], expected: str,

@@ -114,9 +114,9 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
   readonly onDidChangeCodeLenses = this.lensChanged.event;
   private readonly disposables: vscode.Disposable[] = [];
 
+  // the replaced lines: a red bar at the line's start, the old text struck through on red
   private readonly removed = vscode.window.createTextEditorDecorationType({
     isWholeLine: true,
-    backgroundColor: new vscode.ThemeColor('diffEditor.removedLineBackground'),
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
     borderWidth: '0 0 0 3px',
@@ -124,8 +124,9 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
     borderColor: new vscode.ThemeColor('editorGutter.deletedBackground'),
   });
   private readonly removedText = vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor('diffEditor.removedTextBackground'),
     textDecoration: 'line-through',
-    opacity: '0.75',
+    opacity: '0.8',
   });
   private readonly added = vscode.window.createTextEditorDecorationType({
     after: {
@@ -136,10 +137,11 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.addedForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
   });
+  // a running session's candidate (pair.inlineDiff.live): the lines it would replace, dimmed
   private readonly pending = vscode.window.createTextEditorDecorationType({
     isWholeLine: true,
     backgroundColor: new vscode.ThemeColor('diffEditor.removedLineBackground'),
-    opacity: '0.8',
+    opacity: '0.6',
   });
 
   constructor(private readonly host: InlineDiffHost) {
@@ -352,11 +354,15 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
       for (let line = hunk.first; line <= hunk.last; line++) {
         const range = lines.lineAt(line).range;
         (view?.running ? pending : removed).push({ range, hoverMessage: hover });
-        if (!view?.running && !range.isEmpty) {
-          removedText.push(range);
+        const text = lines.lineAt(line);
+        if (!view?.running && !text.isEmptyOrWhitespace) {
+          removedText.push(new vscode.Range(line, text.firstNonWhitespaceCharacterIndex, line, range.end.character));
         }
       }
-      const shown = hunk.newLines.map((l) => visible(l));
+      // beside the old lines: the new ones without the indentation they all share
+      const indent = Math.min(...[...hunk.oldLines, ...hunk.newLines].filter((l) => l.trim())
+        .map((l) => l.length - l.trimStart().length), 1000);
+      const shown = hunk.newLines.map((l) => visible(l.slice(Math.min(indent, l.length - l.trimStart().length))));
       if (hunk.oldLines.length === 0) {
         // inserted above `first`: shown at the end of the line before it (or of the first line)
         const at = anchorLine(hunk);

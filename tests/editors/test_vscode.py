@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pair_lsp.testing.fake_server import FakeModelServer
+from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
 from tests.scripts import APPROVE, block, finding, review
 from tests.test_hunks import DOC as HUNKS_DOC
@@ -349,14 +349,24 @@ def test_inline_diff_takes_hunks_one_by_one(slow_fake: FakeModelServer, tmp_path
 def test_inline_diff_follows_lines_typed_above(slow_fake: FakeModelServer,
                                                tmp_path: Path) -> None:
     slow_fake.script("vsc-worker", [HUNKS_WORKER])
-    slow_fake.script("vsc-reviewer", [APPROVE])
+    slow_fake.script("vsc-reviewer", [Reply(text=APPROVE, delay=6.0)])  # time to see it live
     typed = HUNKS_DOC.replace("import math\n",
                               "import math\n# added by the user\n# and another line\n")
-    report = run_scenario("hunksabove", tmp_path, roles(slow_fake),
+    report = run_scenario("hunksabove", tmp_path,
+                          {**roles(slow_fake), "pair.inlineDiff.live": True},
                           files={"stats.py": HUNKS_DOC}, env_extra=hunk_texts(tmp_path, typed))
+    beside = [["    total = 0", "→ total = 0.0"], ["        total += v", "→ total += float(v)"],
+              ["    return mean", "→ return round(mean, 2)"]]
+    # live: the candidate beside the lines while the reviewer reads it; nothing to accept yet
+    assert report["liveDecorated"] == beside, report["liveDecorated"]
+    assert not [t for row in report["liveLenses"] for t in row if "Accept" in t], report
+    # the preview has Accept / Reject in its title bar, and no inline decorations of its own
     assert {"Accept Proposal", "Reject Proposal"} <= set(report["previewTitleActions"]), report
+    assert report["decoratedInPreview"] == [], report["decoratedInPreview"]
+    # typed above: the hunks moved with their lines
     rows = [r for r in report["lensesAfterTyping"] if any("Accept hunk" in t for t in r)]
     assert len(rows) == 3, report["lensesAfterTyping"]
+    assert report["decoratedAfterTyping"] == beside, report["decoratedAfterTyping"]
     assert report["afterDecisions"] == typed.replace(*H1).replace(*H3)
     assert (tmp_path / "workspace" / "stats.py").read_text() == typed.replace(*H1).replace(*H3)
 

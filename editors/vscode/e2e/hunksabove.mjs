@@ -1,6 +1,7 @@
 // The inline diff stays right while the user edits: two lines typed above the target while it
-// is shown; the hunks follow (re-fetched); hunks 1 and 3 accepted, 2 rejected: byte-exact. The
-// preview (diff tab) has Accept / Reject in its title bar.
+// is shown; the hunks follow (re-fetched); hunks 1 and 3 accepted, 2 rejected: byte-exact. With
+// pair.inlineDiff.live the worker's candidate shows while the reviewer still reads it (no
+// Accept yet). The preview (diff tab) has Accept / Reject in its title bar.
 import fs from 'node:fs';
 import path from 'node:path';
 import { WORKSPACE, env, log, open, report, scenario, sleep } from './lib.mjs';
@@ -16,6 +17,11 @@ await scenario(async (track) => {
   await editor.openFile('stats.py');
   await sleep(6000);
   await editor.pairOnSelection(4, 8, 'three small fixes');
+  // live: the candidate while the session runs, read-only
+  report.liveLenses = await editor.waitForCodeLenses((l) => l.filter((row) =>
+    row.some((t) => /running/.test(t))).length === 3, 60000);
+  report.liveDecorated = await editor.decoratedLines();
+  await editor.shot('0-live');
   await editor.waitForToast(/approved/, 120000);
   await editor.waitForCodeLenses((l) => hunkRows(l).length === 3);
   await editor.hideNotifications();
@@ -23,10 +29,12 @@ await scenario(async (track) => {
   // the preview: a diff tab with Accept / Reject in its title bar
   await editor.palette('Pair: Preview Proposal');
   await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20000 });
-  await sleep(1000);
+  await sleep(2000);
   report.previewTitleActions = await page.locator('.editor-actions .action-label').evaluateAll((nodes) =>
     nodes.map((n) => n.getAttribute('aria-label') ?? n.getAttribute('title') ?? ''));
   await editor.shot('1-preview');
+  report.diffLines = await page.locator('.monaco-diff-editor .view-line').count();
+  report.decoratedInPreview = await editor.decoratedLines();
   await page.keyboard.press('Control+W');
   await sleep(1000);
 
@@ -40,7 +48,7 @@ await scenario(async (track) => {
   await page.keyboard.press('Enter');
   await sleep(1500); // the re-fetch after typing
   report.lensesAfterTyping = await editor.waitForCodeLenses((l) => hunkRows(l).length === 3);
-  report.decorationsAfterTyping = await editor.decorationTexts();
+  report.decoratedAfterTyping = await editor.decoratedLines();
   await editor.shot('2-after-typing');
 
   await editor.clickCodeLens('Accept hunk 1/3', 'Accept hunk 1/3');

@@ -204,15 +204,23 @@ export class Editor {
     await lens.locator('a', { hasText: link }).first().click();
   }
 
-  /** The text decorations show after the lines (CSS ::after content), top to bottom. */
-  // (the callback runs in the page)
-  /* global window */
+  /** The text decorations show after the visible lines (CSS ::after content), top to bottom. */
   async decorationTexts() {
+    return (await this.decoratedLines()).map(([, after]) => after);
+  }
+
+  /** Each visible line that has decoration text after it: [line's text, decoration text]. */
+  async decoratedLines() {
+    // (the callback runs in the page)
+    /* global window */
     return this.page.locator('.monaco-editor .view-lines .view-line').evaluateAll((lines) => lines
+      .filter((line) => line.getBoundingClientRect().height > 0)
       .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
-      .flatMap((line) => [...line.querySelectorAll('span')].map((span) => window.getComputedStyle(span, '::after').content))
-      .filter((c) => c && c !== 'none' && c !== 'normal' && c !== '""')
-      .map((c) => c.replace(/^"|"$/g, '').replace(/\u00a0/g, ' ').trim()));
+      .map((line) => [line, [...line.querySelectorAll('span')].map((span) => window.getComputedStyle(span, '::after').content)
+        .filter((c) => c && c !== 'none' && c !== 'normal' && c !== '""')])
+      .filter(([, after]) => after.length)
+      .map(([line, after]) => [(line.textContent ?? '').replace(/\u00a0/g, ' '),
+        after.map((c) => c.replace(/^"|"$/g, '').replace(/\u00a0/g, ' ').trim()).join(' ')]));
   }
 
   /** Saves the editor (Ctrl+S) and waits until the file on disk equals `expected`. */

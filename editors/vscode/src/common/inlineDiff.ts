@@ -109,6 +109,7 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly views = new Map<string, View>(); // by document uri
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly fetching = new Map<string, Promise<void>>();
+  private readonly stale = new Map<string, number>(); // fetches in a row that saw another version
   private busy: Promise<unknown> = Promise.resolve();
   private readonly lensChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensChanged.event;
@@ -153,8 +154,12 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
         }
       }),
       vscode.workspace.onDidCloseTextDocument((document) => this.dismiss(document.uri.toString())),
-      vscode.window.tabGroups.onDidChangeTabs(() => this.dismissClosed()),
+      vscode.window.tabGroups.onDidChangeTabs(() => {
+        this.dismissClosed();
+        this.renderAll();
+      }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.renderAll()),
+      vscode.window.tabGroups.onDidChangeTabGroups(() => this.renderAll()),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
       vscode.window.onDidChangeTextEditorSelection(() => this.updateContext()),
     );
@@ -190,7 +195,7 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
       if (view && view.sessionId !== status.sessionId) {
         this.dismiss(status.uri);
       }
-      this.schedule(status.uri, status.sessionId);
+      this.schedule(status.uri, status.sessionId, true);
     } else if (this.views.has(status.uri)) {
       this.dismiss(status.uri);
     }
@@ -214,9 +219,14 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
     }
     if (proposal.version !== null && proposal.version !== document.version) {
       // the server has not seen the latest change yet: its ranges are for another text
-      this.schedule(target, sessionId);
+      const tries = (this.stale.get(target) ?? 0) + 1;
+      this.stale.set(target, tries);
+      if (tries <= 20) {
+        this.schedule(target, sessionId);
+      }
       return;
     }
+    this.stale.delete(target);
     const client = this.host.client();
     if (!client) {
       return;
@@ -247,8 +257,12 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
     }
   }
 
-  /** Fetches the view's proposal again after a quiet moment (typing, a live session's rounds). */
-  schedule(uri: string, sessionId?: string): void {
+  /** Fetches the view's proposal again after a quiet moment (typing); `throttle`: at most once
+   *  per moment, however often asked (a live session's status while tokens stream). */
+  schedule(uri: string, sessionId?: string, throttle = false): void {
+    if (throttle && this.timers.has(uri)) {
+      return;
+    }
     clearTimeout(this.timers.get(uri));
     this.timers.set(uri, setTimeout(() => {
       this.timers.delete(uri);
@@ -338,8 +352,23 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
     this.updateContext();
   }
 
+  /** An editor inside a diff tab (the preview): the diff shows the proposal there already. By
+   *  its group's active tab; without a column to go by, when only diff tabs show the file. */
+  private inDiffTab(editor: vscode.TextEditor): boolean {
+    const uri = editor.document.uri.toString();
+    const isText = (input: unknown) => input instanceof vscode.TabInputText && input.uri.toString() === uri;
+    const isDiff = (input: unknown) => input instanceof vscode.TabInputTextDiff &&
+      (input.original.toString() === uri || input.modified.toString() === uri);
+    const groups = vscode.window.tabGroups.all;
+    const own = groups.find((g) => g.viewColumn === editor.viewColumn)?.activeTab?.input;
+    if (isText(own) || isDiff(own)) {
+      return isDiff(own);
+    }
+    return !groups.some((g) => isText(g.activeTab?.input)) && groups.some((g) => isDiff(g.activeTab?.input));
+  }
+
   private paint(editor: vscode.TextEditor): void {
-    const view = this.views.get(editor.document.uri.toString());
+    const view = this.inDiffTab(editor) ? undefined : this.views.get(editor.document.uri.toString());
     const removed: vscode.DecorationOptions[] = [];
     const removedText: vscode.Range[] = [];
     const added: vscode.DecorationOptions[] = [];

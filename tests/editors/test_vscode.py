@@ -339,6 +339,7 @@ def test_inline_diff_takes_hunks_one_by_one(slow_fake: FakeModelServer, tmp_path
     assert "REJECTED" in body and REASON in body and "total += float(v)" in body
     # its revision shows inline on the text as it is now (one line, where it belongs)
     assert report["decorationsAfterContinue"] == ["→ count = 0  # n"], report
+    assert report["decorationsAfterDiscard"] == [], report  # Discard took the view away
     # one undo per hunk: 3 first, then 1
     assert report["afterUndo1"] == HUNKS_DOC.replace(*H1)
     assert report["afterUndo2"] == HUNKS_DOC
@@ -363,6 +364,9 @@ def test_inline_diff_follows_lines_typed_above(slow_fake: FakeModelServer,
     # the preview has Accept / Reject in its title bar, and no inline decorations of its own
     assert {"Accept Proposal", "Reject Proposal"} <= set(report["previewTitleActions"]), report
     assert report["decoratedInPreview"] == [], report["decoratedInPreview"]
+    # closed and opened again: nothing left of the view (until Show Proposal Inline)
+    assert not [r for r in report["lensesAfterReopen"] if any("hunk" in t for t in r)], report
+    assert report["decoratedAfterReopen"] == [], report
     # typed above: the hunks moved with their lines
     rows = [r for r in report["lensesAfterTyping"] if any("Accept hunk" in t for t in r)]
     assert len(rows) == 3, report["lensesAfterTyping"]

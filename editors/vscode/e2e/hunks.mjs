@@ -2,8 +2,8 @@
 // editor itself (replaced lines highlighted, the proposed ones beside them, a CodeLens per hunk);
 // hunk 1 is accepted from its CodeLens, hunk 2 rejected with a reason from its CodeLens, hunk 3
 // accepted with the keys (next hunk, accept hunk). The file is byte-exact what was accepted; the
-// notification's "Continue" runs the worker again (the Python test reads what it was sent); one
-// undo reverts hunk 3 only, the next hunk 1. Expected texts: PAIR_E2E_HUNKS (a JSON file).
+// notification's "Continue" runs the worker again (the Python test reads what it was sent), its
+// revision shows inline and goes with "Discard"; one undo reverts hunk 3 only, the next hunk 1. Expected texts: PAIR_E2E_HUNKS (a JSON file).
 import fs from 'node:fs';
 import path from 'node:path';
 import { WORKSPACE, env, log, open, report, scenario, sleep } from './lib.mjs';
@@ -69,6 +69,17 @@ await scenario(async (track) => {
   report.lensesAfterContinue = await editor.waitForCodeLenses((l) => l.flat().includes('Accept hunk 1/1'), 120000);
   report.decorationsAfterContinue = await editor.decorationTexts();
   await editor.shot('4-continued');
+  // the notification's Discard: the view goes with the proposal
+  const discard = page.locator('.notification-toast', { hasText: 'approved after 2 rounds' })
+    .locator('.monaco-button', { hasText: 'Discard' }).first();
+  if (await discard.isVisible().catch(() => false)) {
+    await discard.click();
+  } else { // the toast has gone: the notification center keeps it
+    await editor.allNotifications();
+    await editor.clickNotificationButton('approved after 2 rounds', 'Discard');
+  }
+  report.lensesAfterDiscard = await editor.waitForCodeLenses((l) => hunkRows(l).length === 0, 20000);
+  report.decorationsAfterDiscard = await editor.decorationTexts();
 
   // undo: one step per accepted hunk (3 first, then 1)
   await editor.editorText().click();

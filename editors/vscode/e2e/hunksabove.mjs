@@ -1,7 +1,8 @@
 // The inline diff stays right while the user edits: two lines typed above the target while it
 // is shown; the hunks follow (re-fetched); hunks 1 and 3 accepted, 2 rejected: byte-exact. With
 // pair.inlineDiff.live the worker's candidate shows while the reviewer still reads it (no
-// Accept yet). The preview (diff tab) has Accept / Reject in its title bar.
+// Accept yet). The preview (diff tab) has Accept / Reject in its title bar. Closing the file
+// clears the view; "Pair: Show Proposal Inline" shows it again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { WORKSPACE, env, log, open, report, scenario, sleep } from './lib.mjs';
@@ -37,6 +38,17 @@ await scenario(async (track) => {
   report.decoratedInPreview = await editor.decoratedLines();
   await page.keyboard.press('Control+W');
   await sleep(1000);
+
+  // closing the file clears the view; "Pair: Show Proposal Inline" brings it back
+  await editor.editorText().click();
+  await page.keyboard.press('Control+W');
+  await sleep(1500);
+  await editor.openFile('stats.py');
+  await sleep(1500);
+  report.lensesAfterReopen = await editor.codeLenses();
+  report.decoratedAfterReopen = await editor.decoratedLines();
+  await editor.palette('Pair: Show Proposal Inline');
+  await editor.waitForCodeLenses((l) => hunkRows(l).length === 3);
 
   // typing above the target while the inline diff is shown
   await editor.editorText().click();

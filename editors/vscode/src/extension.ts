@@ -161,10 +161,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('pair.vscode.previousHunk', () => inline.go(-1)),
     vscode.commands.registerCommand('pair.vscode.acceptAllHunks', () => inline.acceptAll()),
     vscode.commands.registerCommand('pair.vscode.rejectAllHunks', () => inline.rejectAll()),
-    vscode.commands.registerCommand('pair.vscode.showInlineDiff', () => {
+    vscode.commands.registerCommand('pair.vscode.showInlineDiff', async () => {
       const editor = vscode.window.activeTextEditor;
       const latest = editor ? statusBar.latestByUri.get(editor.document.uri.toString()) : undefined;
-      return latest ? inline.show(latest.sessionId, latest.uri) : undefined;
+      if (latest) {
+        await inline.show(latest.sessionId, latest.uri);
+      }
+      if (!latest || !inline.shown(latest.uri)) {
+        void vscode.window.showInformationMessage('Pair: no proposal of this file to show.');
+      }
     }),
     vscode.commands.registerCommand('pair.vscode.continueSession', () => commands.continueSession()),
     // the diff preview's title bar

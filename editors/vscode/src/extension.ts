@@ -165,7 +165,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const editor = vscode.window.activeTextEditor;
       const latest = editor ? statusBar.latestByUri.get(editor.document.uri.toString()) : undefined;
       if (latest) {
-        await inline.show(latest.sessionId, latest.uri);
+        await inline.refresh(latest.uri, latest.sessionId);
       }
       if (!latest || !inline.shown(latest.uri)) {
         void vscode.window.showInformationMessage('Pair: no proposal of this file to show.');

@@ -181,7 +181,7 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
   /** A session ended (pair/result): its proposal inline, or nothing left of an older view. */
   async sessionEnded(result: { sessionId: string; uri: string; hasProposal: boolean }): Promise<void> {
     if (result.hasProposal && this.enabled()) {
-      await this.show(result.sessionId, result.uri);
+      await this.refresh(result.uri, result.sessionId); // after any live fetch still under way
     } else if (this.views.get(result.uri)?.sessionId === result.sessionId) {
       this.dismiss(result.uri);
     }
@@ -445,7 +445,8 @@ export class InlineDiff implements vscode.CodeLensProvider, vscode.Disposable {
       }
       const arg = { uri: view.uri, hunk: hunk.index };
       lenses.push(
-        new vscode.CodeLens(range, { title: `$(check) Accept hunk ${hunk.index}/${hunk.total}`,
+        new vscode.CodeLens(range, { title: `$(check) Accept hunk ${hunk.index}/${hunk.total}` +
+          (view.approved ? '' : ' (not approved)'),
           command: 'pair.vscode.acceptHunk', arguments: [arg] }),
         new vscode.CodeLens(range, { title: '$(close) Reject', command: 'pair.vscode.rejectHunk', arguments: [arg] }),
         new vscode.CodeLens(range, { title: 'Reject with reason…', command: 'pair.vscode.rejectHunkWithReason',

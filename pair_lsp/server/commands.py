@@ -295,6 +295,18 @@ def register(ls: PairServer) -> None:
         record = _record("pair.proposal", args, required=False)
         hunks = ls.sessions.current_hunks(record)
         original = ls.current_text(record.uri) or ""
+        live = ls.sessions.running_hunks(record) if hunks is None else None
+        if live:  # a running session's candidate so far: "pending" hunks, for a live view
+            from pair_lsp.loop.textops import apply_edits
+
+            index = ls.line_index(record.uri)
+            return {"sessionId": record.id, "uri": record.uri,
+                    "version": ls.document_version(record.uri), "status": "running",
+                    "approved": False, "original": original,
+                    "proposed": apply_edits(original, live),
+                    "hunks": [{"index": i + 1, "status": "pending", "newText": e.new_text,
+                               "range": index.range(e.start, e.end)}
+                              for i, e in enumerate(live)]}
         if hunks is None:
             raise invalid("pair.proposal: no applicable proposal (none yet, already used, or "
                           "the code changed)")

@@ -26,7 +26,7 @@ from pair_lsp.loop import events as ev
 from pair_lsp.loop.protocol import Finding
 from pair_lsp.loop.resume import ResumeError, load_state, resume_request
 from pair_lsp.loop.session import PairRequest, Session
-from pair_lsp.loop.textops import TextEdit
+from pair_lsp.loop.textops import TextEdit, region_edits
 from pair_lsp.server import outcome
 from pair_lsp.server.anchoring import AnchorBook
 from pair_lsp.server.findings import Anchored, anchor
@@ -553,6 +553,20 @@ class SessionManager:
         edits = [record.finished.edits[i] for i in indexes]
         rebased = self.anchors.edits(record.uri, record, edits, text)
         return None if rebased is None else list(zip(indexes, rebased, strict=True))
+
+    def running_hunks(self, record: Record) -> list[TextEdit] | None:
+        """A running pair session's newest candidate as hunks against the document now, for a
+        live view (read-only: nothing can be accepted before the session ends); None if it has
+        no candidate yet or its target no longer matches."""
+        if not record.running or record.mode != "pair":
+            return None
+        text = self.server.current_text(record.uri)
+        candidate = record.session.latest_candidate
+        target = record.document[record.start:record.end].replace("\r\n", "\n")
+        if text is None or candidate == target:
+            return None
+        edits = region_edits(record.document, record.start, record.end, candidate)
+        return self.anchors.edits(record.uri, record, edits, text) or None
 
     async def accept_hunk(self, record: Record, hunk: int) -> tuple[bool, str]:
         """Apply one hunk (0-based); the rest stay applicable, re-based after it."""

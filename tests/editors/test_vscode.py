@@ -24,7 +24,10 @@ import pytest
 from pair_lsp.testing.fake_server import FakeModelServer, Reply
 from tests import changes_repo
 from tests.editors.scripts import EXPECTED, SOURCE, script_pair
-from tests.scripts import block, finding, review
+from tests.scripts import APPROVE, block, finding, review
+from tests.test_hunks import DOC as HUNKS_DOC
+from tests.test_hunks import H1, H2, H3
+from tests.test_hunks import WORKER as HUNKS_WORKER
 
 pytestmark = pytest.mark.editor
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +47,9 @@ CURATED = {
                   "3-unapproved-asks": "vscode-unapproved.png"},
     "changes": {"2-problems": "vscode-review-changes.png"},
     "plan": {"1-plan-asks": "vscode-plan.png"},
+    "hunks": {"1-inline-diff": "vscode-inline-diff.png",
+              "2-reject-with-reason": "vscode-inline-diff-reason.png"},
+    "hunksabove": {"1-preview": "vscode-preview-accept-reject.png"},
 }
 
 ROUND_1 = "Start from the first value.\n" + block("    best = 0", "    best = values[0]")
@@ -301,6 +307,82 @@ def test_settings_ui_puts_models_first_and_edits_urls_in_place(tmp_path: Path) -
     for key in ("baseUrl", "apiKeyEnv"):
         rows = report[key]
         assert len(rows) >= 2 and all(r["textBox"] and not r["editInJson"] for r in rows), rows
+
+
+REASON = "keep ints: values are counts"
+
+
+def hunk_texts(tmp_path: Path, original: str) -> dict[str, str]:
+    """What the hunk scenarios expect (accept 1 and 3, reject 2), as PAIR_E2E_HUNKS."""
+    texts = {"original": original, "reason": REASON,
+             "afterDecisions": original.replace(*H1).replace(*H3),
+             "afterUndo1": original.replace(*H1)}
+    (tmp_path / "hunks.json").write_text(json.dumps(texts))
+    return {"PAIR_E2E_HUNKS": str(tmp_path / "hunks.json")}
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_inline_diff_takes_hunks_one_by_one(slow_fake: FakeModelServer, tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [HUNKS_WORKER,
+                                    "Fine.\n" + block("    count = 0", "    count = 0  # n")])
+    slow_fake.script("vsc-reviewer", [APPROVE, APPROVE])
+    report = run_scenario("hunks", tmp_path, roles(slow_fake), files={"stats.py": HUNKS_DOC},
+                          env_extra=hunk_texts(tmp_path, HUNKS_DOC))
+    # shown inline, nothing written: a CodeLens per hunk, the proposed lines beside the old
+    rows = [r for r in report["lensesAtStart"] if any("Accept hunk" in t for t in r)]
+    assert [r[0] for r in rows] == ["Accept hunk 1/3", "Accept hunk 2/3", "Accept hunk 3/3"], rows
+    assert all("Reject" in r and "Reject with reason…" in r for r in rows), rows
+    assert report["fileUntouched"]
+    shown = report["decorationsAtStart"]
+    for _, new in (H1, H2, H3):
+        assert any(new.strip() in d for d in shown), shown
+    assert not any("float(v)" in d for d in report["decorationsAfterReject2"])
+    assert report["decorationsAfterAll"] == []
+    # byte-exact: hunks 1 and 3 in, 2 out
+    assert report["afterDecisions"] == HUNKS_DOC.replace(*H1).replace(*H3)
+    assert "2 hunks accepted, 1 hunk rejected" in report["decidedToast"]
+    # Continue: the worker's next request hears the rejection and its reason
+    worker = [r for r in slow_fake.requests if r.model == "vsc-worker"]
+    assert len(worker) == 2, len(worker)
+    body = json.dumps(worker[-1].body)
+    assert "REJECTED" in body and REASON in body and "total += float(v)" in body
+    # its revision shows inline on the text as it is now (one line, where it belongs)
+    assert report["decorationsAfterContinue"] == ["→ count = 0  # n"], report
+    assert report["decorationsAfterDiscard"] == [], report  # Discard took the view away
+    # one undo per hunk: 3 first, then 1
+    assert report["afterUndo1"] == HUNKS_DOC.replace(*H1)
+    assert report["afterUndo2"] == HUNKS_DOC
+
+
+@needs_vscode
+@pytest.mark.timeout(600)
+def test_inline_diff_follows_lines_typed_above(slow_fake: FakeModelServer,
+                                               tmp_path: Path) -> None:
+    slow_fake.script("vsc-worker", [HUNKS_WORKER])
+    slow_fake.script("vsc-reviewer", [Reply(text=APPROVE, delay=6.0)])  # time to see it live
+    typed = HUNKS_DOC.replace("import math\n",
+                              "import math\n# added by the user\n# and another line\n")
+    report = run_scenario("hunksabove", tmp_path,
+                          {**roles(slow_fake), "pair.inlineDiff.live": True},
+                          files={"stats.py": HUNKS_DOC}, env_extra=hunk_texts(tmp_path, typed))
+    beside = [["    total = 0", "→ total = 0.0"], ["        total += v", "→ total += float(v)"],
+              ["    return mean", "→ return round(mean, 2)"]]
+    # live: the candidate beside the lines while the reviewer reads it; nothing to accept yet
+    assert report["liveDecorated"] == beside, report["liveDecorated"]
+    assert not [t for row in report["liveLenses"] for t in row if "Accept" in t], report
+    # the preview has Accept / Reject in its title bar, and no inline decorations of its own
+    assert {"Accept Proposal", "Reject Proposal"} <= set(report["previewTitleActions"]), report
+    assert report["decoratedInPreview"] == [], report["decoratedInPreview"]
+    # closed and opened again: nothing left of the view (until Show Proposal Inline)
+    assert not [r for r in report["lensesAfterReopen"] if any("hunk" in t for t in r)], report
+    assert report["decoratedAfterReopen"] == [], report
+    # typed above: the hunks moved with their lines
+    rows = [r for r in report["lensesAfterTyping"] if any("Accept hunk" in t for t in r)]
+    assert len(rows) == 3, report["lensesAfterTyping"]
+    assert report["decoratedAfterTyping"] == beside, report["decoratedAfterTyping"]
+    assert report["afterDecisions"] == typed.replace(*H1).replace(*H3)
+    assert (tmp_path / "workspace" / "stats.py").read_text() == typed.replace(*H1).replace(*H3)
 
 
 def test_setup_script_leaves_the_users_config_alone(tmp_path: Path) -> None:

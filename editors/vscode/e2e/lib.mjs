@@ -158,17 +158,6 @@ export class Editor {
 
   /** Selects lines 4-7 (example.py's function body) and runs "Pair on Selection" with
    *  `instruction`. */
-  async pairOnSelection(instruction) {
-    await this.editorText().click();
-    await this.selectLines(4, 7);
-    await this.palette('Pair: Pair on Selection');
-    const box = this.page.locator('.quick-input-widget input');
-    await box.waitFor({ state: 'visible', timeout: 20000 });
-    await box.fill(instruction);
-    await this.page.keyboard.press('Enter');
-    log('pair started');
-  }
-
   /** The quick input's prompt (below its box) and its visible rows. */
   async quickInput() {
     const widget = this.page.locator('.quick-input-widget');
@@ -205,6 +194,73 @@ export class Editor {
       }
     }
     return [];
+  }
+
+  /** Selects lines first..first+count (1-based) and runs "Pair: Pair on Selection" with an instruction. */
+  /** "Pair on Selection" on `count` lines from line `first` (default: 7 lines from line 4), with
+   * `instruction` typed in the box it asks with: pairOnSelection(instruction) or
+   * pairOnSelection(first, count, instruction). */
+  async pairOnSelection(...args) {
+    const [first, count, instruction] = args.length === 1 ? [4, 7, args[0]] : args;
+    await this.editorText().click();
+    await this.selectLines(first, count);
+    await this.palette('Pair: Pair on Selection');
+    const box = this.page.locator('.quick-input-widget input');
+    await box.waitFor({ state: 'visible', timeout: 20000 });
+    await box.fill(instruction);
+    await this.page.keyboard.press('Enter');
+    log('pair started');
+  }
+
+  /** The CodeLens rows of the editor, top to bottom: [[link text, ...], ...]. */
+  async codeLenses() {
+    return this.page.locator('.monaco-editor .codelens-decoration').evaluateAll((rows) => rows
+      .map((row) => ({ top: row.getBoundingClientRect().top,
+        links: [...row.querySelectorAll(':scope > a, :scope > span')]
+          .map((n) => (n.textContent ?? '').trim()).filter((t) => t && t !== '|') }))
+      .sort((a, b) => a.top - b.top).map((row) => row.links));
+  }
+
+  /** Waits until the CodeLens rows satisfy `predicate` (given codeLenses()). */
+  async waitForCodeLenses(predicate, timeout = 30000) {
+    const started = Date.now();
+    for (;;) {
+      const lenses = await this.codeLenses();
+      if (predicate(lenses)) return lenses;
+      if (Date.now() - started > timeout) throw new Error(`CodeLens not as expected: ${JSON.stringify(lenses)}`);
+      await sleep(250);
+    }
+  }
+
+  /** Clicks the link `link` of the CodeLens row that holds `row` (e.g. "Accept hunk 2/3"). */
+  async clickCodeLens(row, link) {
+    const lens = this.page.locator('.monaco-editor .codelens-decoration', { hasText: row }).first();
+    await lens.locator('a', { hasText: link }).first().click();
+  }
+
+  /** The text decorations show after the visible lines (CSS ::after content), top to bottom. */
+  async decorationTexts() {
+    return (await this.decoratedLines()).map(([, after]) => after);
+  }
+
+  /** Each visible line that has decoration text after it: [line's text, decoration text]. */
+  async decoratedLines() {
+    // (the callback runs in the page)
+    /* global window */
+    return this.page.locator('.monaco-editor .view-lines .view-line').evaluateAll((lines) => lines
+      .filter((line) => line.getBoundingClientRect().height > 0)
+      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+      .map((line) => [line, [...line.querySelectorAll('span')].map((span) => window.getComputedStyle(span, '::after').content)
+        .filter((c) => c && c !== 'none' && c !== 'normal' && c !== '""')])
+      .filter(([, after]) => after.length)
+      .map(([line, after]) => [(line.textContent ?? '').replace(/\u00a0/g, ' '),
+        after.map((c) => c.replace(/^"|"$/g, '').replace(/\u00a0/g, ' ').trim()).join(' ')]));
+  }
+
+  /** Saves the editor (Ctrl+S) and waits until the file on disk equals `expected`. */
+  async saveAndExpect(file, expected, timeout = 20000) {
+    await this.page.keyboard.press('Control+S');
+    return waitForFile(file, (text) => text === expected, timeout);
   }
 
   async pickCodeAction(title) {

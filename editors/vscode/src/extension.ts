@@ -1,5 +1,6 @@
 // pair-lsp for VS Code: finds and starts the server, adds the palette commands, one status bar
-// item, one notification per session end (pair/result), a diff preview of proposals, keys in
+// item, one notification per session end (pair/result), proposals inline hunk by hunk
+// (inlineDiff.ts) and as a diff preview with Accept / Reject in its title bar, keys in
 // SecretStorage, and a restart when the user trusts the workspace (project settings that run
 // programs or send code elsewhere are honoured only then).
 import * as vscode from 'vscode';
@@ -8,7 +9,8 @@ import { ChangeCommands } from './common/changes';
 import { PairCommands } from './common/commands';
 import { bundledLibs, findServer, NoServerError } from './common/interpreter';
 import { LocalModelNotice } from './common/localModelNotice';
-import { ProposalProvider, SCHEME } from './common/preview';
+import { CONTEXT_KEY, InlineDiff } from './common/inlineDiff';
+import { activePreview, closePreviews, previewSession, ProposalProvider, SCHEME } from './common/preview';
 import { RestartGuard } from './common/restartGuard';
 import { answerServerQuestion, PairResultNotification, ResultNotifier } from './common/results';
 import { PlanApproval, PlanNotification } from './common/plan';
@@ -19,6 +21,8 @@ import { PairStatus, SessionStatusBar } from './common/statusBar';
 import { Steering } from './common/steering';
 
 let client: LanguageClient | undefined;
+
+type HunkArgument = { uri?: string; hunk?: number };
 
 interface Parts {
   context: vscode.ExtensionContext;
@@ -31,6 +35,7 @@ interface Parts {
   localNotice: LocalModelNotice;
   changes: ChangeCommands;
   plans: PlanApproval;
+  inline: InlineDiff;
 }
 
 async function showNoServer(error: NoServerError, output: vscode.LogOutputChannel): Promise<void> {
@@ -47,7 +52,7 @@ async function showNoServer(error: NoServerError, output: vscode.LogOutputChanne
 }
 
 async function start(parts: Parts): Promise<void> {
-  const { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans } = parts;
+  const { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans, inline } = parts;
   let server;
   try {
     server = await findServer(serverSettings(), bundledLibs(context.extensionPath), (line) => output.info(line));
@@ -66,7 +71,9 @@ async function start(parts: Parts): Promise<void> {
       if (argument?.sessionId && (command === 'pair.apply' || command === 'pair.discard')) {
         guard.forget(argument.sessionId);
       }
-      return commands.server(command, argument);
+      const out = await commands.server(command, argument);
+      void inline.afterCommand(command, argument);
+      return out;
     },
   });
   created.onNotification('pair/status', (status: PairStatus) => {
@@ -74,6 +81,9 @@ async function start(parts: Parts): Promise<void> {
     plans.onStatus(status);
     if (status.status === 'running') {
       guard.forget(status.sessionId);
+      if (status.mode !== 'review') {
+        inline.sessionRunning(status);
+      }
     }
     localNotice.check(status);
   });
@@ -83,6 +93,7 @@ async function start(parts: Parts): Promise<void> {
     if (!changes.claim(result)) { // a change session's end is shown with its command's answer
       results.show(result);
     }
+    void inline.sessionEnded(result);
   });
   created.onNotification('pair/plan', (plan: PlanNotification) => void plans.onPlan(plan));
   // replaces the language client's default handler (registered before ours at start)
@@ -97,10 +108,11 @@ async function start(parts: Parts): Promise<void> {
   }
 }
 
-async function stop(statusBar: SessionStatusBar, guard: RestartGuard, plans: PlanApproval): Promise<void> {
+async function stop(statusBar: SessionStatusBar, guard: RestartGuard, plans: PlanApproval, inline: InlineDiff): Promise<void> {
   statusBar.reset();
   plans.reset();
   guard.clear();
+  inline.clear();
   if (client) {
     const running = client;
     client = undefined;
@@ -119,13 +131,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const preview = new ProposalProvider();
   const guard = new RestartGuard();
   const commands = new PairCommands(() => client, statusBar, preview);
+  const inline = new InlineDiff({
+    client: () => client,
+    server: (command, argument) => commands.server(command, argument),
+    continueSession: (sessionId, uri) => commands.runSession('pair.continue', { sessionId }, uri),
+  });
   const results = new ResultNotifier({
-    server: (command, argument) => {
+    server: async <T>(command: string, argument: object) => {
       const id = (argument as { sessionId?: string }).sessionId;
       if (id && (command === 'pair.apply' || command === 'pair.discard')) {
         guard.forget(id);
       }
-      return commands.server(command, argument);
+      const out = await commands.server<T>(command, argument);
+      void inline.afterCommand(command, argument);
+      return out;
     },
     runSession: (command, argument, uri) => commands.runSession(command, argument, uri),
     preview: (sessionId) => commands.previewSession(sessionId),
@@ -134,9 +153,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const changes = new ChangeCommands(() => client, statusBar, output, (result) => results.show(result));
   const plans = new PlanApproval(commands);
   const steering = new Steering(commands);
-  const parts: Parts = { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans };
+  const parts: Parts = { context, output, trace, statusBar, commands, results, guard, localNotice, changes, plans, inline };
   const restart = async () => {
-    await stop(statusBar, guard, plans);
+    await stop(statusBar, guard, plans, inline);
     await start(parts);
   };
   context.subscriptions.push(
@@ -144,6 +163,45 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     trace,
     statusBar,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, preview),
+    inline,
+    vscode.languages.registerCodeLensProvider([{ scheme: 'file' }, { scheme: 'untitled' }], inline),
+    // the inline diff (keys: package.json, when pair.inlineDiffVisible)
+    vscode.commands.registerCommand('pair.vscode.acceptHunk', (arg?: HunkArgument) => inline.acceptHunk(arg)),
+    vscode.commands.registerCommand('pair.vscode.rejectHunk', (arg?: HunkArgument) => inline.rejectHunk(arg)),
+    vscode.commands.registerCommand('pair.vscode.rejectHunkWithReason', (arg?: HunkArgument) =>
+      inline.rejectHunk(arg, true)),
+    vscode.commands.registerCommand('pair.vscode.nextHunk', () => inline.go(1)),
+    vscode.commands.registerCommand('pair.vscode.previousHunk', () => inline.go(-1)),
+    vscode.commands.registerCommand('pair.vscode.acceptAllHunks', () => inline.acceptAll()),
+    vscode.commands.registerCommand('pair.vscode.rejectAllHunks', () => inline.rejectAll()),
+    vscode.commands.registerCommand('pair.vscode.showInlineDiff', async () => {
+      const editor = vscode.window.activeTextEditor;
+      const latest = editor ? statusBar.latestByUri.get(editor.document.uri.toString()) : undefined;
+      if (latest) {
+        await inline.refresh(latest.uri, latest.sessionId);
+      }
+      if (!latest || !inline.shown(latest.uri)) {
+        void vscode.window.showInformationMessage('Pair: no proposal of this file to show.');
+      }
+    }),
+    // the diff preview's title bar
+    vscode.commands.registerCommand('pair.vscode.previewAccept', async (uri?: vscode.Uri) => {
+      const sessionId = previewSession(uri) ?? previewSession(activePreview());
+      if (!sessionId) {
+        return;
+      }
+      const outcome = await results.applyFromPreview(sessionId);
+      if (outcome) {
+        await closePreviews(sessionId);
+      }
+    }),
+    vscode.commands.registerCommand('pair.vscode.previewReject', async (uri?: vscode.Uri) => {
+      const sessionId = previewSession(uri) ?? previewSession(activePreview());
+      if (sessionId) {
+        await results.run('discard', { sessionId } as PairResultNotification);
+        await closePreviews(sessionId);
+      }
+    }),
     vscode.commands.registerCommand('pair.vscode.pairSelection', () => commands.pairSelection()),
     vscode.commands.registerCommand('pair.vscode.pairFile', () => commands.pairFile()),
     vscode.commands.registerCommand('pair.vscode.reviewFile', () => commands.reviewFile()),
@@ -198,6 +256,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
+  void vscode.commands.executeCommand('setContext', CONTEXT_KEY, false);
   await start(parts);
 }
 

@@ -199,6 +199,8 @@ export class PairCommands {
     await this.server('pair.showTranscript', latest ? { sessionId: latest.sessionId } : {});
   }
 
+  /** Palette "Pair: Continue": the latest session of this file runs more rounds; the worker hears
+   *  the hunks the user accepted or rejected (and why). */
   async previewSession(sessionId?: string): Promise<void> {
     let id = typeof sessionId === 'string' ? sessionId : undefined;
     if (!id) {

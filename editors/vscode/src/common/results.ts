@@ -68,7 +68,8 @@ export class ResultNotifier {
     const sessionId = result.sessionId;
     switch (action) {
       case 'apply':
-        return this.apply({ sessionId });
+        await this.apply({ sessionId });
+        return;
       case 'applyUnapproved': {
         const answer = await vscode.window.showWarningMessage(unapprovedQuestion(result), { modal: true },
           'Apply unapproved edit');
@@ -95,12 +96,18 @@ export class ResultNotifier {
     }
   }
 
-  private async apply(argument: { sessionId: string; confirmed?: boolean }): Promise<void> {
+  /** The preview's Accept: the open hunks as one edit (the server asks first if unapproved). */
+  async applyFromPreview(sessionId: string): Promise<boolean> {
+    return this.apply({ sessionId });
+  }
+
+  private async apply(argument: { sessionId: string; confirmed?: boolean }): Promise<boolean> {
     const outcome = await this.actions.server<{ applied: boolean; reason?: string }>('pair.apply', argument);
     if (outcome && !outcome.applied) {
       // e.g. an old notification's Apply after the file changed or the session was discarded
       void vscode.window.showWarningMessage(`Pair: the edit was not applied: ${outcome.reason ?? 'no reason given'}.`);
     }
+    return !!outcome?.applied;
   }
 }
 

@@ -6,7 +6,7 @@
 // keys elsewhere) are never sent, whatever VS Code itself does with them.
 import * as vscode from 'vscode';
 
-const CLIENT_ONLY = ['server', 'trace'];
+const CLIENT_ONLY = ['server', 'trace', 'inlineDiff'];
 
 type Json = { [key: string]: unknown };
 

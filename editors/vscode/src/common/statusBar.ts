@@ -10,11 +10,11 @@ export interface PairStatus {
   sessionId: string;
   uri: string;
   status: string; // running | approved | exhausted | cancelled | failed | no_change
+  mode?: string; // pair | review
   round: number;
   maxRounds: number;
   role: string;
   model: string;
-  mode?: string;
   tokens: number;
   message?: string;
   notes?: string[];

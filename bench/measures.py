@@ -222,7 +222,28 @@ async def cold_start(runs: int) -> dict[str, Any]:
             inits.append(init)
             await client.stop()
     return {"initialize_ms": round(median(inits) * 1000, 1),
-            "first_command_ms": round(median(firsts) * 1000, 1), "runs": runs}
+            "initialize_min_ms": round(min(inits) * 1000, 1),
+            "initialize_max_ms": round(max(inits) * 1000, 1),
+            "first_command_ms": round(median(firsts) * 1000, 1), "runs": runs,
+            "imports": _server_import_profile()}
+
+
+def _server_import_profile() -> dict[str, Any]:
+    """`python -X importtime` of what `pair-lsp serve` imports before it answers."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.cli_run import import_profile
+
+    code = ("from pair_lsp.imports import no_gc_while_loading\n"
+            "with no_gc_while_loading(collect=False):\n"
+            "    from pair_lsp.server.app import create_server\n"
+            "create_server()\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env,
+                         capture_output=True, text=True, check=False, timeout=120)
+    return import_profile(out.stderr)
 
 
 async def replay(runs: int) -> dict[str, Any]:
@@ -246,7 +267,9 @@ async def replay(runs: int) -> dict[str, Any]:
                 assert result["status"] == "approved"
         finally:
             await client.stop()
-    return {"replay_ms": round(median(walls) * 1000, 1), "http_requests": max(requests),
+    return {"replay_ms": round(median(walls) * 1000, 1),
+            "replay_min_ms": round(min(walls) * 1000, 1),
+            "replay_max_ms": round(max(walls) * 1000, 1), "http_requests": max(requests),
             "runs": runs}
 
 
@@ -313,20 +336,25 @@ async def memory() -> dict[str, Any]:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
+            pid = client.server_pid()
+            stages = {"started": _status_kb(pid, "VmRSS") if pid else None}
             text, first = document(2000)
             for k in range(100):
                 client.open(f"file:///bench/mem{k}.py", text)
+            await client.command("pair.status")
+            stages["100 documents open"] = _status_kb(pid, "VmRSS") if pid else None
             _script_two_rounds(fake)  # one session: imports and uses both SDKs
             await client.command("pair.selection", {"uri": "file:///bench/mem0.py",
                                                     "range": rng(first)})
             await client.command("pair.status")
-            pid = client.server_pid()
             peak = _status_kb(pid, "VmHWM") if pid else None
             rss = _status_kb(pid, "VmRSS") if pid else None
+            stages["after a session with both SDKs"] = rss
         finally:
             await client.stop()
     return {"peak_rss_mb": round(peak / 1024, 1) if peak else None,
-            "rss_mb": round(rss / 1024, 1) if rss else None, "documents": 100}
+            "rss_mb": round(rss / 1024, 1) if rss else None, "documents": 100,
+            "stages_mb": {k: round(v / 1024, 1) for k, v in stages.items() if v}}
 
 
 def _status_kb(pid: int, field: str) -> int | None:

@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--quick", action="store_true", help="3 runs instead of 7, no peers")
     p.add_argument("--no-peers", action="store_true", help="skip aider / AI language servers")
-    p.add_argument("--docs", action="store_true", help="also write docs/performance.md")
+    p.add_argument("--docs", action="store_true",
+                   help="also write docs/performance.md and README's performance paragraph")
     args = p.parse_args(argv)
     results = asyncio.run(run_all(args.quick, peers=not (args.quick or args.no_peers)))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -199,9 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
     plotted = plot(ROOT / "docs" / "images" / "overhead.png")
     if args.docs:
-        from bench.report import write_docs
+        from bench.report import update_readme, write_docs
 
         write_docs(results, rows, plotted)
+        update_readme(results)
     c, m = results["commit"], results["machine"]
     print(f"\ncommit {c['commit']}" + (" + uncommitted changes" if c["uncommitted"] else "")
           + f"; {m['cpu']}, {m['cores']} cores; load average (1/5/15 min) at start "

@@ -27,6 +27,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any, ClassVar
@@ -65,6 +66,25 @@ def sdk_client_class(sdk: str) -> Any:
         if sdk not in sys.modules:
             _LeanFinder.install(sdk)
         return getattr(importlib.import_module(module_name), class_name)
+
+
+def prefetch_sdks(sdks: Sequence[str]) -> threading.Thread | None:
+    """Load the client classes of ``sdks`` in order on a background thread (a one-shot
+    command: the first SDK is needed at once, the others while the first call's model
+    thinks). A caller that needs one meanwhile waits on Python's import lock, not twice."""
+    wanted = [s for s in dict.fromkeys(sdks) if s in SDK_CLIENTS and s not in sys.modules]
+    if not wanted:
+        return None
+
+    def load() -> None:
+        for sdk in wanted:
+            try:
+                sdk_client_class(sdk)
+            except Exception:  # the call that needs it reports the failure
+                return
+    thread = threading.Thread(target=load, name="pair-lsp-sdk-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 # ------------------------------------------------------------------ lazy package inits

@@ -47,14 +47,16 @@ AIDER_FLAGS = ["--yes-always", "--no-auto-commits", "--no-check-update",
 WORK = {
     "pair-lsp (whole file)": "reads f.py (300 lines); the worker (openai-chat) gets the whole "
     "file as its target and replies with 2 SEARCH/REPLACE blocks; pair-lsp applies them in "
-    "memory, the reviewer (openai-chat) reviews the diff with the file around it and approves; "
-    "prints the unified diff (f.py is not written: no --apply); transcript written",
+    "memory; the reviewer (openai-chat) gets the diff and the whole edited file (numbered) and "
+    "approves; pair-lsp prints the unified diff (f.py is not written: no --apply) and writes "
+    "its transcript",
     "pair-lsp (the function)": f"the same with --lines on the function's {FUNC_LINES} lines: "
-    "the models see the function and a window around it, not the whole file",
-    "aider architect": "git repo with f.py committed; the architect model gets the whole file "
-    "(repo map off: --map-tokens 0) and replies with a plan; the editor model gets the plan and "
-    "the file and replies with 2 SEARCH/REPLACE blocks; aider applies them and writes f.py; "
-    "no commit (--no-auto-commits)",
+    "both models get the function as the target and 20 lines above and below it as read-only "
+    "context (contextLines), not the whole file",
+    "aider architect": "a git repo with f.py committed; the architect model gets the whole "
+    "file (repo map off: --map-tokens 0) and replies with a plan; the editor model gets the "
+    "plan and the whole file and replies with 2 SEARCH/REPLACE blocks; aider applies them and "
+    "writes f.py; no commit (--no-auto-commits)",
 }
 
 

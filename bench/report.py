@@ -25,6 +25,17 @@ def _imports_table(profile: dict[str, Any]) -> list[str]:
     return out
 
 
+def _short(text: str, limit: int = 72) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _shared(results: dict[str, Any]) -> bool:
+    """The 1-minute load average went above the core count at some point of the run."""
+    during = [v[0] for v in results.get("load_during", {}).values() if v]
+    loads = [x[0] for x in (results.get("load_start"), results.get("load_end")) if x] + during
+    return bool(loads) and max(loads) > (results["machine"].get("cores") or 1)
+
+
 def header(results: dict[str, Any]) -> list[str]:
     m, c = results["machine"], results["commit"]
     dirty = (f" plus uncommitted changes to {', '.join(c['uncommitted'][:6])}"
@@ -33,7 +44,7 @@ def header(results: dict[str, Any]) -> list[str]:
     during = [v[0] for v in results.get("load_during", {}).values() if v]
     out = ["# Performance", "",
            f"Every figure on this page comes from one run of `bash bench/run.sh --docs` on "
-           f"commit `{c['commit']}` ({c['subject']}){dirty}, {results['started']} to "
+           f"commit `{c['commit']}` ({_short(c['subject'])}){dirty}, {results['started']} to "
            f"{results['finished']}, {results['runs']} runs per measure (medians, with min–max).",
            "",
            f"Machine: {m['cpu'] or 'unknown CPU'}, {m['cores']} cores, {m['memory']}, Python "
@@ -41,7 +52,7 @@ def header(results: dict[str, Any]) -> list[str]:
            f"{' / '.join(map(str, load_start))}, at the end {' / '.join(map(str, load_end))}"
            + (f", 1-minute load between {min(during)} and {max(during)} while the measures ran"
               if during else "") + "."]
-    if load_start and max([load_start[0], load_end[0], *during]) > (m["cores"] or 1):
+    if _shared(results):
         out += ["", f"**The machine was shared during this run** (load above its {m['cores']} "
                 "cores): every wall time here is an upper bound, stretched by other work; the "
                 "CPU times given for the CLI runs are less affected. Re-run on a quiet machine "
@@ -296,7 +307,9 @@ def readme_paragraph(results: dict[str, Any]) -> str:
         "and a side by side with aider's architect mode; `bash bench/run.sh --docs` rewrites "
         "[docs/performance.md](docs/performance.md) and this paragraph from one run, with the "
         f"commit and the machine. The last run (commit `{c['commit']}`, {m['cores']} cores, "
-        f"load average {results['load_start'][0]} at the start): a 2-round session on a "
+        f"load average {results['load_start'][0]} at the start"
+        + (", a shared machine: every time is stretched by other work" if _shared(results)
+           else "") + "): a 2-round session on a "
         f"2,000-line file adds {o['overhead_ms']} ms to the models' own time "
         f"({o['share_of_model_time'] * 100:.2f} %; the bare SDKs alone account for {floor} ms "
         f"of it); the first reviewer finding shows at {ff['ratio']} of the review's duration; "

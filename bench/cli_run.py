@@ -69,7 +69,9 @@ def measure(runs: int, latency: float, token_rate: float | None) -> dict[str, An
             models.append(model)
             overheads.append(wall - model)
             cpus.append(cpu)
-        out, *_ = _once(fake, path, text, first, env, "-X", "importtime")
+        # -X importtime mixes up the imports of two threads: the SDKs on the main thread here
+        out, *_ = _once(fake, path, text, first, {**env, "PAIR_LSP_PREFETCH": "0"},
+                        "-X", "importtime")
     profile = import_profile(out.stderr)
 
     def stat(values: list[float]) -> dict[str, float]:
@@ -110,9 +112,11 @@ def _package(module: str) -> str:
     root = module.split(".")[0]
     if root in ("openai", "anthropic", "pair_lsp", "pydantic", "pydantic_core", "httpx",
                 "httpx2", "httpcore", "httpcore2", "anyio", "opentelemetry", "jiter",
-                "typing_extensions", "distro", "sniffio", "certifi", "idna", "h11"):
+                "typing_extensions", "distro", "sniffio", "certifi", "idna", "h11",
+                "lsprotocol", "pygls", "attr", "attrs", "cattrs"):
         return {"pydantic_core": "pydantic", "httpx2": "httpx", "httpcore2": "httpx",
-                "httpcore": "httpx", "h11": "httpx"}.get(root, root)
+                "httpcore": "httpx", "h11": "httpx", "attr": "attrs",
+                "cattrs": "attrs"}.get(root, root)
     if root in sys.stdlib_module_names or root.startswith("_"):
         return "stdlib"
     return "other"

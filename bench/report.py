@@ -254,10 +254,14 @@ def _obstacles(results: dict[str, Any], by: dict[str, float], sdk_ms: float,
             "Responses streaming helpers). A Python process cannot keep them between runs; what "
             "is left is to import less of the SDK (upstream), or to run requests through a "
             "resident process (`pair-lsp serve`), where this cost is paid once."),
-        ("cold start", f"- **Cold start (target ≤ 250 ms).** lsprotocol's types module "
-            f"({cold_by.get('lsprotocol', 0):.0f} ms of imports here) is ~1,000 attrs classes "
-            "built at import, and pygls imports it at its top: it cannot be deferred past the "
-            "initialize request, whose parameters and result are lsprotocol types."),
+        ("cold start", "- **Cold start (target ≤ 250 ms).** lsprotocol's types module "
+            f"({cold_by.get('lsprotocol', 0):.0f} ms of imports here, attrs/cattrs "
+            f"{cold_by.get('attrs', 0):.0f} ms more) is ~1,000 attrs classes built at import, "
+            "and pygls imports it at its top: it cannot be deferred past the initialize "
+            "request, whose parameters and result are lsprotocol types. What could be deferred "
+            f"is pair-lsp's own modules ({cold_by.get('pair_lsp', 0):.0f} ms, most of it the "
+            "session engine that `pair_lsp.server.core` and `sessions` import at their top) "
+            "until the first session: not enough to reach the target."),
         ("peak RSS", "- **Memory (target ≤ 100 MB).** RSS "
             + " → ".join(f"{k}: {v} MB" for k, v in mem.get("stages_mb", {}).items())
             + f", peak {mem['peak_rss_mb']} MB; the two SDKs, even lean, are most of the growth "

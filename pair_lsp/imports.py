@@ -26,6 +26,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -71,7 +72,11 @@ def sdk_client_class(sdk: str) -> Any:
 def prefetch_sdks(sdks: Sequence[str]) -> threading.Thread | None:
     """Load the client classes of ``sdks`` in order on a background thread (a one-shot
     command: the first SDK is needed at once, the others while the first call's model
-    thinks). A caller that needs one meanwhile waits on Python's import lock, not twice."""
+    thinks). A caller that needs one meanwhile waits on Python's import lock, not twice.
+    ``PAIR_LSP_PREFETCH=0`` loads them on first use instead (`python -X importtime` cannot
+    account for imports on two threads at once)."""
+    if os.environ.get("PAIR_LSP_PREFETCH") == "0":
+        return None
     wanted = [s for s in dict.fromkeys(sdks) if s in SDK_CLIENTS and s not in sys.modules]
     if not wanted:
         return None

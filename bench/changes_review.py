@@ -1,6 +1,10 @@
 """`python -m bench.changes_review`: a change review of 1, 10 and 50 changed files against the
 fake model server with a fixed latency: time to the first finding, total time, and prompt tokens
-per file. The first finding must not wait for more files; prompt tokens per file stay flat."""
+per file. The first finding must not wait for more files; prompt tokens per file stay flat.
+
+The review runs in the benchmark's process (ChangesReview, the engine the CLI and the server
+use) against the fake model server in the same process: its replies depend on the request
+(one finding per file it names), which a scripted reply over HTTP cannot do."""
 
 from __future__ import annotations
 
@@ -69,19 +73,44 @@ async def measure(root: Path, fake: FakeModelServer) -> dict[str, Any]:
             "prompt_tokens_per_file": round(result.usage.input_tokens / files)}
 
 
-def main() -> int:
-    rows = []
+async def run(runs: int, counts: tuple[int, ...] = (1, 10, 50)) -> dict[str, Any]:
+    """Median and min–max of the time to the first finding and the total time, per change
+    size; prompt tokens per file (the same every run)."""
+    from bench.harness import median
+
+    out: dict[str, Any] = {"latency_s": LATENCY, "token_rate": TOKEN_RATE, "runs": runs,
+                           "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for count in (1, 1, 10, 50):  # the first run loads the SDK: not reported
-            fake = FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE).start()
-            fake.script("r", [reply])
-            try:
-                root = Path(tmp) / f"r{len(rows)}"
-                make_change(root, count)
-                rows.append(asyncio.run(measure(root, fake)))
-            finally:
-                fake.stop()
-    json.dump(rows[1:], sys.stdout, indent=2)
+        n = 0
+        for count in (1, *counts):  # the first review loads the SDK: not reported
+            rows = []
+            for _ in range(runs if n else 1):
+                fake = FakeModelServer(latency=LATENCY, token_rate=TOKEN_RATE).start()
+                fake.script("r", [reply])
+                try:
+                    root = Path(tmp) / f"r{n}"
+                    n += 1
+                    make_change(root, count)
+                    rows.append(await measure(root, fake))
+                finally:
+                    fake.stop()
+            if n == 1:
+                continue
+
+            def stat(key: str, got: list[dict[str, Any]] = rows) -> dict[str, float]:
+                values = [r[key] for r in got]
+                return {"median": round(median(values), 3), "min": round(min(values), 3),
+                        "max": round(max(values), 3)}
+            out["sizes"][str(count)] = {
+                "files": rows[0]["files"], "first_finding_s": stat("first_finding_s"),
+                "total_s": stat("total_s"), "calls": rows[0]["calls"],
+                "findings": rows[0]["findings"],
+                "prompt_tokens_per_file": rows[0]["prompt_tokens_per_file"]}
+    return out
+
+
+def main() -> int:
+    json.dump(asyncio.run(run(3)), sys.stdout, indent=2)
     print()
     return 0
 

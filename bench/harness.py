@@ -19,38 +19,67 @@ def block(search: str, replace: str) -> str:
     return f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
 
 
-FUNC = '''def largest_{i}(values):
-    """Return the largest number in values."""
+# The target of every workload: a real 30-line function with a real bug (`best = 0`: a list
+# of only negative scores reports 0 as the largest, and no record holds it).
+FUNC = '''def summarize_scores(records, key="score", limit=None):
+    """Summarise the scores in records: count, largest, smallest, mean, top names.
+
+    records is a list of dicts with a "name" and a number under key; records
+    without the key are skipped. limit caps how many top names are returned.
+    """
+    count = 0
+    total = 0.0
     best = 0
-    for v in values:
-        if v > best:
-            best = v
-    return best
+    worst = None
+    top = []
+    for record in records:
+        if key not in record:
+            continue
+        value = record[key]
+        count += 1
+        total += value
+        if value > best:
+            best = value
+            top = [record["name"]]
+        elif value == best:
+            top.append(record["name"])
+        if worst is None or value < worst:
+            worst = value
+    if count == 0:
+        return {"count": 0, "largest": None, "smallest": None, "mean": None, "top": []}
+    if limit is not None:
+        top = top[:limit]
+    return {"count": count, "largest": best, "smallest": worst, "mean": total / count,
+            "top": top}
 '''
+FUNC_LINES = FUNC.count("\n")
+# the fix, as SEARCH/REPLACE blocks: what the worker (and aider's editor) reply with
+FIX_1 = block("    best = 0", "    best = None")
+FIX_2 = block("        if value > best:", "        if best is None or value > best:")
 
 
 def document(lines: int, functions_at: int | None = None) -> tuple[str, int]:
-    """A Python file of about ``lines`` lines; returns (text, first line of the target)."""
+    """A Python file of about ``lines`` lines with FUNC in it; returns (text, FUNC's first
+    line, 0-based)."""
     body = [f"x_{i} = {i}  # filler line {i}" for i in range(lines)]
-    at = min(functions_at if functions_at is not None else lines // 2, max(0, lines - 31))
-    target = FUNC.format(i=0).rstrip("\n").split("\n")
-    target += [f"    # detail {k}" for k in range(30 - len(target))]
-    body[at:at + 30] = target
+    at = min(functions_at if functions_at is not None else lines // 2,
+             max(0, lines - FUNC_LINES - 1))
+    body[at:at + FUNC_LINES] = FUNC.rstrip("\n").split("\n")
     return "\n".join(body[:lines]) + "\n", at
 
 
 def worker_replies() -> list[str]:
-    return ["Start from the first value.\n" + block("    best = 0", "    best = values[0]"),
-            "Guard the empty list.\n" + block(
-                "    best = values[0]",
-                "    if not values:\n        raise ValueError(\"empty\")\n    best = values[0]")]
+    """Two worker turns: the first fixes the start value, the second the comparison that the
+    reviewer asks for."""
+    return ["Start from no value instead of 0.\n" + FIX_1,
+            "Compare against None first, as the review asks.\n" + FIX_2]
 
 
-LONG_MESSAGE = ("`best` starts at 0, so for a list of only negative numbers the function "
-                "returns 0, a value that is not in the list; an empty list returns 0 too "
-                "instead of failing.")
-LONG_SUGGESTION = ("Initialise `best = values[0]` after checking that `values` is not empty, "
-                   "and raise ValueError with a clear message when it is.")
+LONG_MESSAGE = ("`best` starts at 0, so for records whose scores are all negative the "
+                "function reports 0 as the largest score, a value no record holds, and the "
+                "top names stay empty.")
+LONG_SUGGESTION = ("Start `best` at None and compare with `best is None or value > best`, "
+                   "so that the first record's score is the first candidate.")
 
 
 def review(verdict: str, n: int = 1, detailed: bool = False) -> str:
@@ -58,11 +87,12 @@ def review(verdict: str, n: int = 1, detailed: bool = False) -> str:
     (about 45 words each, message and suggestion) instead of one-liners."""
     import json
 
-    findings = [{"id": f"F{k}", "quote": "for v in values:", "line": 4, "severity": "warning",
+    findings = [{"id": f"F{k}", "quote": "for record in records:", "line": 12,
+                 "severity": "warning",
                  "message": f"finding {k}: " + (LONG_MESSAGE if detailed
-                                                else "an empty list raises IndexError here"),
+                                                else "`value > best` fails on None"),
                  "suggestion": LONG_SUGGESTION if detailed
-                 else "guard the empty list before indexing"}
+                 else "compare with `best is None or value > best`"}
                 for k in range(1, n + 1)] if verdict == "revise" else []
     return json.dumps({"verdict": verdict, "findings": findings,
                        "summary": "The change is close; see the findings." if findings
@@ -72,10 +102,12 @@ def review(verdict: str, n: int = 1, detailed: bool = False) -> str:
 class Client:
     """pair-lsp over stdio with what the benchmarks observe recorded and timestamped."""
 
-    def __init__(self, fake: FakeProcess, workdir: Path, cache: bool = False):
+    def __init__(self, fake: FakeProcess, workdir: Path, cache: bool = False,
+                 settings: dict[str, Any] | None = None):
         self.fake = fake
         self.workdir = workdir
         self.cache = cache
+        self.extra_settings = settings or {}
         self.lsp = LanguageClient("pair-bench", "1")
         self.diagnostic_times: list[tuple[float, str, int]] = []
         self.statuses: list[dict[str, Any]] = []
@@ -118,6 +150,10 @@ class Client:
         def status(params: Any) -> None:
             self.statuses.append(params)
 
+        @lsp.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            return types.ApplyWorkspaceEditResult(applied=True)
+
     def settings(self) -> dict[str, Any]:
         return {
             "worker": {"provider": "openai", "model": "bench-worker",
@@ -126,6 +162,7 @@ class Client:
                          "baseUrl": self.fake.anthropic_url},
             "cache": {"enabled": self.cache, "directory": str(self.workdir / "cache")},
             "transcript": {"directory": str(self.workdir / "transcripts")},
+            **self.extra_settings,
         }
 
     async def start(self) -> float:
@@ -181,7 +218,7 @@ class Client:
         return getattr(server, "pid", None)
 
 
-def rng(first: int, lines: int = 30) -> dict[str, Any]:
+def rng(first: int, lines: int = FUNC_LINES) -> dict[str, Any]:
     return {"start": {"line": first, "character": 0},
             "end": {"line": first + lines, "character": 0}}
 

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.fake_process import FakeProcess
-from bench.harness import Client, document, median, percentile, review, rng, worker_replies
+from bench.harness import (
+    Client,
+    block,
+    document,
+    median,
+    percentile,
+    review,
+    rng,
+    worker_replies,
+)
 
 LATENCY = 0.5  # seconds to the first byte of every reply (a typical hosted model)
 TOKEN_RATE = 100.0  # output tokens per second while streaming
@@ -213,7 +222,28 @@ async def cold_start(runs: int) -> dict[str, Any]:
             inits.append(init)
             await client.stop()
     return {"initialize_ms": round(median(inits) * 1000, 1),
-            "first_command_ms": round(median(firsts) * 1000, 1), "runs": runs}
+            "initialize_min_ms": round(min(inits) * 1000, 1),
+            "initialize_max_ms": round(max(inits) * 1000, 1),
+            "first_command_ms": round(median(firsts) * 1000, 1), "runs": runs,
+            "imports": _server_import_profile()}
+
+
+def _server_import_profile() -> dict[str, Any]:
+    """`python -X importtime` of what `pair-lsp serve` imports before it answers."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.cli_run import import_profile
+
+    code = ("from pair_lsp.imports import no_gc_while_loading\n"
+            "with no_gc_while_loading(collect=False):\n"
+            "    from pair_lsp.server.app import create_server\n"
+            "create_server()\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env,
+                         capture_output=True, text=True, check=False, timeout=120)
+    return import_profile(out.stderr)
 
 
 async def replay(runs: int) -> dict[str, Any]:
@@ -237,7 +267,9 @@ async def replay(runs: int) -> dict[str, Any]:
                 assert result["status"] == "approved"
         finally:
             await client.stop()
-    return {"replay_ms": round(median(walls) * 1000, 1), "http_requests": max(requests),
+    return {"replay_ms": round(median(walls) * 1000, 1),
+            "replay_min_ms": round(min(walls) * 1000, 1),
+            "replay_max_ms": round(max(walls) * 1000, 1), "http_requests": max(requests),
             "runs": runs}
 
 
@@ -304,20 +336,25 @@ async def memory() -> dict[str, Any]:
         client = Client(fake, Path(tmp))
         await client.start()
         try:
+            pid = client.server_pid()
+            stages = {"started": _status_kb(pid, "VmRSS") if pid else None}
             text, first = document(2000)
             for k in range(100):
                 client.open(f"file:///bench/mem{k}.py", text)
+            await client.command("pair.status")
+            stages["100 documents open"] = _status_kb(pid, "VmRSS") if pid else None
             _script_two_rounds(fake)  # one session: imports and uses both SDKs
             await client.command("pair.selection", {"uri": "file:///bench/mem0.py",
                                                     "range": rng(first)})
             await client.command("pair.status")
-            pid = client.server_pid()
             peak = _status_kb(pid, "VmHWM") if pid else None
             rss = _status_kb(pid, "VmRSS") if pid else None
+            stages["after a session with both SDKs"] = rss
         finally:
             await client.stop()
     return {"peak_rss_mb": round(peak / 1024, 1) if peak else None,
-            "rss_mb": round(rss / 1024, 1) if rss else None, "documents": 100}
+            "rss_mb": round(rss / 1024, 1) if rss else None, "documents": 100,
+            "stages_mb": {k: round(v / 1024, 1) for k, v in stages.items() if v}}
 
 
 def _status_kb(pid: int, field: str) -> int | None:
@@ -328,3 +365,85 @@ def _status_kb(pid: int, field: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _stat(values: list[float], scale: float = 1000.0, digits: int = 2) -> dict[str, float]:
+    return {"median": round(median(values) * scale, digits),
+            "min": round(min(values) * scale, digits), "max": round(max(values) * scale, digits)}
+
+
+async def parallel_reviewers(runs: int, latency: float = 1.0) -> dict[str, Any]:
+    """A review round with two reviewers from different providers (Anthropic and OpenAI), each
+    answering after ``latency`` seconds: the round's time at the client, and how much the two
+    requests overlapped at the fake model server."""
+    walls, overlaps = [], []
+    with tempfile.TemporaryDirectory() as tmp, FakeProcess(latency=latency) as fake:
+        client = Client(fake, Path(tmp), settings={"reviewers": [
+            {"provider": "anthropic", "model": "bench-rev-a", "baseUrl": fake.anthropic_url},
+            {"provider": "openai", "model": "bench-rev-o", "baseUrl": fake.openai_url}]})
+        await client.start()
+        try:
+            text, first = document(2000)
+            for run in range(runs + 1):  # the first round loads both SDKs: not reported
+                uri = f"file:///bench/reviewers{run}.py"
+                client.open(uri, text)
+                await client.code_action(uri, 0)
+                fake.reset()
+                fake.script("bench-rev-a", [review("approve")])
+                fake.script("bench-rev-o", [review("approve")])
+                started = time.perf_counter()
+                result = await client.command("pair.review", {"uri": uri, "range": rng(first)})
+                wall = time.perf_counter() - started
+                requests = fake.requests
+                assert len(requests) == 2 and result["status"] == "approved", result
+                if run:
+                    walls.append(wall)
+                    overlaps.append(min(r.finished for r in requests) -
+                                    max(r.started for r in requests))
+        finally:
+            await client.stop()
+    return {"round_s": _stat(walls, 1, 3), "overlap_s": _stat(overlaps, 1, 3),
+            "latency_s": latency, "reviewers": 2, "runs": runs}
+
+
+async def proposal(runs: int, hunks: int = 10, lines: int = 2000) -> dict[str, Any]:
+    """A finished session with a ``hunks``-hunk proposal on a ``lines``-line document: the
+    round trips of `pair.proposal` (what a client asks to show the proposal inline) and of
+    `pair.acceptHunk` (which includes the server's workspace/applyEdit to the client)."""
+    shows, accepts = [], []
+    with tempfile.TemporaryDirectory() as tmp, FakeProcess() as fake:
+        client = Client(fake, Path(tmp))
+        await client.start()
+        try:
+            text, _ = document(lines)
+            rows = text.split("\n")
+            at = [lines // 20 + k * (lines // hunks) for k in range(hunks)]
+            at = [i if not (lines // 2 - 2 <= i <= lines // 2 + 32) else i + 40 for i in at]
+            blocks = "".join(block(rows[i], rows[i].replace("# filler", "# changed"))
+                             for i in at)
+            for run in range(runs + 1):  # the first one warms up: not reported
+                uri = f"file:///bench/proposal{run}.py"
+                client.open(uri, text)
+                await client.code_action(uri, 0)
+                fake.reset()
+                fake.script("bench-worker", [f"{hunks} edits.\n" + blocks])
+                fake.script("bench-reviewer", [review("approve")])
+                result = await client.command("pair.document", {"uri": uri})
+                assert result["status"] == "approved", result
+                sid = result["sessionId"]
+                for _ in range(3):
+                    started = time.perf_counter()
+                    shown = await client.command("pair.proposal", {"sessionId": sid})
+                    if run:
+                        shows.append(time.perf_counter() - started)
+                assert len(shown["hunks"]) == hunks, shown["hunks"]
+                started = time.perf_counter()
+                accepted = await client.command("pair.acceptHunk",
+                                                {"sessionId": sid, "hunk": hunks // 2})
+                if run:
+                    accepts.append(time.perf_counter() - started)
+                assert accepted["applied"], accepted
+        finally:
+            await client.stop()
+    return {"proposal_ms": _stat(shows), "accept_hunk_ms": _stat(accepts), "hunks": hunks,
+            "lines": lines, "samples": len(shows), "runs": runs}

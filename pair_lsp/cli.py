@@ -273,6 +273,11 @@ def _run(args: argparse.Namespace) -> int:
         session = factory.create(request, session_id=args.resume, max_rounds=rounds)
     except ProviderConfigError as exc:
         raise UserError(str(exc)) from None
+    from pair_lsp.imports import prefetch_sdks
+
+    # the worker's SDK first, the reviewers' while the worker's model thinks
+    roles = ([settings.worker] if request.mode == "pair" else []) + list(settings.review_roles())
+    prefetch_sdks([getattr(factory.provider(r), "sdk_module", "") for r in roles])
     if args.resume and args.instruction.strip():
         session.steer(args.instruction)
     printer = ProgressPrinter(quiet=args.quiet)

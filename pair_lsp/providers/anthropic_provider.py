@@ -21,7 +21,6 @@ _CACHE = {"type": "ephemeral"}
 
 class AnthropicProvider(SdkProvider):
     sdk_module = "anthropic"
-    client_class = "AsyncAnthropic"
 
     def build(self, request: ModelRequest) -> dict[str, Any]:
         """The SDK keyword arguments for ``request`` (system + first message cached)."""

@@ -28,7 +28,6 @@ from pair_lsp.providers.sse import sse_events
 
 class OpenAIProvider(SdkProvider):
     sdk_module = "openai"
-    client_class = "AsyncOpenAI"
 
     def __init__(self, role: RoleConfig, api_key: str | None):
         super().__init__(role, api_key)

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from pair_lsp.config import RoleConfig
-from pair_lsp.imports import import_heavy
+from pair_lsp.imports import sdk_client_class
 from pair_lsp.providers.base import ModelRequest, ProviderInfo
 
 
 class SdkProvider:
-    sdk_module = ""  # "anthropic" | "openai": imported on first use (fast server start-up)
-    client_class = ""  # "AsyncAnthropic" | "AsyncOpenAI"
+    sdk_module = ""  # "anthropic" | "openai": imported on first use, only what a call needs
 
     def __init__(self, role: RoleConfig, api_key: str | None):
         self.role = role
@@ -24,8 +23,7 @@ class SdkProvider:
 
     def _sdk(self) -> Any:
         if self._client is None:
-            module = import_heavy(self.sdk_module)
-            self._client = getattr(module, self.client_class)(
+            self._client = sdk_client_class(self.sdk_module)(
                 api_key=self._key or "not-needed", base_url=self.role.baseUrl,
                 max_retries=self.role.maxRetries, timeout=self.role.timeout)
         return self._client

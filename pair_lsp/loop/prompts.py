@@ -57,6 +57,21 @@ Reply with ONLY a JSON object matching this schema, nothing else:
 - Do not repeat a finding the worker declined unless its reason is wrong; then say why.
 - Review only the CANDIDATE; the surrounding code is context."""
 
+# For a provider that decodes under a grammar (the small local model): the grammar enforces the
+# format, so the prompt only says what to do; a small model follows a short prompt better.
+WORKER_SYSTEM_CONSTRAINED = f"""You fix code. Change the TARGET code as the instruction asks.
+Reply with one short sentence, then a block:
+{SEARCH_MARK}
+the TARGET line(s) to change, copied exactly
+{DIVIDER}
+the corrected line(s)
+{REPLACE_MARK}
+Change as few lines as you can; keep their indentation."""
+
+REVIEWER_SYSTEM_CONSTRAINED = """You review a code change. Is the CANDIDATE correct, and does it do
+what the instruction asks? Reply with JSON: "verdict" is "approve" if so, else "revise" with
+findings that quote a CANDIDATE line and say what is wrong; then a one-sentence "summary"."""
+
 REVIEW_ONLY_NOTE = ("There is no change to review: review the code of the CANDIDATE as it "
                     "stands (the ORIGINAL and the CANDIDATE are the same).")
 

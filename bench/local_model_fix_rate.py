@@ -6,7 +6,10 @@ Each seed runs the session `bash scripts/demo.sh` runs (examples/buggy.py, lines
 bug for lists of negative numbers", both roles on the local model with the settings the no-key
 fallback gives them: SmolLM2-135M, 512 output tokens, 3 rounds), in this process, with the
 model's seed set (``Llama.set_seed``) and its state reset before the session, so a seed gives
-the same session again (on the same machine and llama.cpp build). One difference: the
+the same session again (on the same machine, llama.cpp build and thread count). Differences
+from the demo, all printed in the result's ``settings``: --rounds (default 3, the demo's;
+``--rounds 1`` measures round 1 alone, the worker's first proposal and the reviewer's first
+verdict, where a "revise" ends the session instead of going on), --threads, and the
 fallback's 60 s wall-clock cap per reply is raised to --timeout (default 1800 s), so that the
 numbers measure the model, not how busy the machine is (on a loaded machine the 60 s cap cuts
 replies before their first token). No response cache. CPU-heavy: run it once, under ``nice``.
@@ -66,7 +69,8 @@ def fixes_bug(document: str | None) -> bool:
     return out.returncode == 0
 
 
-async def one_seed(seed: int, transcripts: Path, timeout: float) -> dict[str, Any]:
+async def one_seed(seed: int, transcripts: Path, reply_timeout: float,
+                   rounds: int, threads: int) -> dict[str, Any]:
     from pair_lsp.config import parse_settings
     from pair_lsp.loop import events as ev
     from pair_lsp.loop.matching import apply_blocks
@@ -76,8 +80,9 @@ async def one_seed(seed: int, transcripts: Path, timeout: float) -> dict[str, An
     from pair_lsp.runner import SessionFactory
 
     fallback = {"provider": "local", "model": "smollm2-135m", "maxOutputTokens": 512,
-                "timeout": timeout}  # registry.make_provider's fallback, but the timeout
+                "timeout": reply_timeout}  # registry.make_provider's fallback, but the timeout
     settings, errors = parse_settings({"worker": fallback, "reviewer": fallback,
+                                       "maxRounds": rounds,
                                        "cache": {"enabled": False},
                                        "transcript": {"directory": str(transcripts)}})
     assert not errors, errors
@@ -89,7 +94,13 @@ async def one_seed(seed: int, transcripts: Path, timeout: float) -> dict[str, An
     target = text[start:end]
     worker = factory.provider(settings.worker)
     role = worker.role  # type: ignore[attr-defined]
-    llm = local._load(worker.model_path(), role.contextSize)  # type: ignore[attr-defined]
+    key = (str(worker.model_path()), role.contextSize)  # type: ignore[attr-defined]
+    if threads and key not in local._models:  # the provider finds it loaded: these threads
+        from llama_cpp import Llama
+
+        local._models[key] = Llama(model_path=key[0], n_ctx=key[1], n_threads=threads,
+                                   verbose=False)
+    llm = local._load(Path(key[0]), key[1])
     llm.reset()  # no prefix left from the previous seed's session
     llm.set_seed(seed)
     session = factory.create(PairRequest(document=text, start=start, end=end, path="buggy.py",
@@ -154,6 +165,11 @@ def main() -> int:
     parser.add_argument("--label", default="", help="a name for the code measured")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="wall-clock cap per reply, s (the demo's fallback: 60)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="maxRounds (the demo's: 3; 1 measures round 1 alone)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="llama.cpp threads (default: the provider's, one per core; 1 is "
+                             "faster on a machine whose cores are busy with other work)")
     parser.add_argument("--out", type=Path, help="write the rows and the summary as JSON")
     args = parser.parse_args()
     for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PAIR_LSP_WORKER", "PAIR_LSP_REVIEWER"):
@@ -161,7 +177,8 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            row = asyncio.run(one_seed(seed, Path(tmp), args.timeout))
+            row = asyncio.run(one_seed(seed, Path(tmp), args.timeout, args.rounds,
+                                       args.threads))
             rows.append(row)
             print(f"seed {seed:2}: {row['status']:9} fixed={row['fixed']!s:5} "
                   f"proposed_fix={row['proposed_fix']!s:5} "
@@ -169,7 +186,9 @@ def main() -> int:
                   f"reviewer_parsed={row['reviewer_parsed']!s:5} cut={len(row['cut'])} "
                   f"{row['seconds']:5.1f} s", flush=True)
             if args.out:  # after every seed: a run stopped early still leaves its rows
-                write(args.out, {"label": args.label, "summary": summary(rows), "rows": rows})
+                settings = vars(args) | {"out": str(args.out)}
+                write(args.out, {"label": args.label, "settings": settings,
+                                 "summary": summary(rows), "rows": rows})
     print(json.dumps(summary(rows), indent=1))
     return 0
 

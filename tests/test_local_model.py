@@ -333,3 +333,15 @@ async def test_a_cut_reply_under_the_grammar_is_reported_as_cut(tmp_path: Path) 
     assert "the worker's reply was cut at its 24-token limit" in notices, notices
     done = events[-1]
     assert isinstance(done, ev.Finished) and done.status != "approved", done
+
+
+async def test_a_reply_cut_before_its_first_word_says_so(tmp_path: Path) -> None:
+    settings = local_settings(tmp_path, maxRounds=1)
+    hasty = dataclasses.replace(PATIENT, timeout=0.001)  # below any parsed setting: a busy CPU
+    settings = dataclasses.replace(settings, worker=hasty, reviewer=hasty)  # type: ignore
+    factory = SessionFactory(settings)  # type: ignore[arg-type]
+    session = factory.create(PairRequest(document=TARGET, path="t.py", language_id="python",
+                                         instruction="fix the bug"))
+    done = await session.result()
+    assert done.status == "failed", done
+    assert "returned an empty reply (it was cut at the 0.001 s time limit)" in done.reason, done

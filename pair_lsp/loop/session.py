@@ -657,8 +657,9 @@ class Session:
                                   f"{delay:.1f} s ({retry + 1}/{retries})", "warning"))
                 await asyncio.sleep(delay)
         self._account(round_no, role, provider, text, usage, started, attempt, False)
-        if not text.strip():
-            raise ProviderError(f"{provider.info.label} returned an empty reply")
+        if not text.strip():  # cut before its first word (a busy machine): say so
+            cut = f" (it was cut {usage.truncated})" if usage.truncated else ""
+            raise ProviderError(f"{provider.info.label} returned an empty reply{cut}")
         if usage.truncated:  # a cut reply is never replayed from the cache
             self._emit(Notice(f"the {role}'s reply was cut {usage.truncated}", "warning"))
         else:

@@ -256,6 +256,9 @@ def test_review_grammar_forces_a_verdict_quoting_the_candidate() -> None:
     assert not accepts(grammar, good.replace('"best = 0"', '"best = 1"'), complete=False)
     assert not accepts(grammar, good.replace('"line":2', '"line":3'), complete=False)
     assert not accepts(grammar, good + " ", complete=False)
+    assert not accepts(grammar, good.replace('"F1"', '"F2"'), complete=False)  # F1, F2, ...
+    two = good.replace(finding, finding + "," + finding.replace('"F1"', '"F2"'))
+    assert accepts(grammar, two) and [f.id for f in parse_review(two).findings] == ["F1", "F2"]
 
 
 def test_hosted_requests_carry_no_grammar() -> None:

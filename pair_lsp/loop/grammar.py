@@ -7,8 +7,8 @@ a grammar (the embedded llama.cpp model): built per request from the text the re
   lines, and nothing after the last ``>>>>>>> REPLACE``.
 - :func:`review_grammar`: the reviewer's JSON verdict (protocol.REVIEW_SCHEMA's properties in
   its order), a "revise" with one to three findings, an "approve" with at most three; each
-  finding quotes one line of the candidate with that line's number; strings are bounded so
-  the verdict fits a small token cap.
+  finding (ids F1, F2, F3 in order) quotes one line of the candidate with that line's number;
+  strings are bounded so the verdict fits a small token cap.
 
 Hosted providers never see these: the session builds a grammar only for a provider that says
 it decodes under one (``constrained``).
@@ -142,17 +142,20 @@ def review_grammar(candidate: str) -> str:
             anchors.append(f'{literal(_json_string(quote))} "," ws "\\"line\\":" ws "{number}"')
     if not anchors:  # nothing to quote: the empty quote, any line number
         anchors.append('"\\"\\"" "," ws "\\"line\\":" ws [1-9] [0-9]{0,4}')
-    findings_1 = f'finding ("," ws finding){{0,{MAX_FINDINGS - 1}}}'
+    # F1, F2, ... in order: the ids the engine and the editor count on
+    findings_1 = "finding1" + "".join(f' ("," ws finding{k}' for k in range(2, MAX_FINDINGS + 1)) \
+        + ")?" * (MAX_FINDINGS - 1)
     return "\n".join([
         'root ::= "{" ws "\\"verdict\\":" ws verdict "," ws "\\"summary\\":" ws '
         f'str{SUMMARY_CHARS} ws "}}"',
         'verdict ::= "\\"approve\\"" "," ws "\\"findings\\":" ws "[" ws '
         f'({findings_1})? ws "]" | "\\"revise\\"" "," ws "\\"findings\\":" ws "[" ws '
         f'{findings_1} ws "]"',
-        'finding ::= "{" ws "\\"id\\":" ws "\\"F" [1-9] "\\"" "," ws "\\"quote\\":" ws anchor '
-        '"," ws "\\"severity\\":" ws severity "," ws "\\"message\\":" ws '
-        f'str{MESSAGE_CHARS} "," ws "\\"suggestion\\":" ws (str{SUGGESTION_CHARS} | "null") '
-        'ws "}"',
+        *(f'finding{k} ::= "{{" ws "\\"id\\":" ws "\\"F{k}\\"" "," ws finding'
+          for k in range(1, MAX_FINDINGS + 1)),
+        'finding ::= "\\"quote\\":" ws anchor "," ws "\\"severity\\":" ws severity "," ws '
+        f'"\\"message\\":" ws str{MESSAGE_CHARS} "," ws "\\"suggestion\\":" ws '
+        f'(str{SUGGESTION_CHARS} | "null") ws "}}"',
         "anchor ::= " + " | ".join(anchors),
         'severity ::= "\\"error\\"" | "\\"warning\\"" | "\\"info\\"" | "\\"hint\\""',
         *(f'str{n} ::= "\\"" first char{{0,{n - 1}}} "\\""'

@@ -43,7 +43,7 @@ _load_lock = threading.Lock()
 _generate_lock = threading.Lock()
 load_count = 0  # how many times a model was actually loaded (tests check sharing)
 TEMPERATURE = 0.1  # when the role sets none
-REPEAT_PENALTY = 1.1  # over the last 64 tokens (llama.cpp's window)
+REPEAT_PENALTY = 1.1  # over the last 64 tokens (llama.cpp's window); not for schema-only JSON
 
 
 def default_model_path() -> Path:
@@ -173,6 +173,9 @@ class LocalProvider:
                     elif request.json_schema:
                         kwargs["response_format"] = {"type": "json_object",
                                                      "schema": request.json_schema}
+                        # JSON repeats quotes and commas by nature: penalised, a string
+                        # with no length bound runs on instead of closing
+                        kwargs["repeat_penalty"] = 1.0
                     for chunk in llm.create_chat_completion(**kwargs):
                         choice = chunk["choices"][0]
                         delta = choice.get("delta", {}).get("content") or ""

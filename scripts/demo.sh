@@ -9,7 +9,8 @@ PY=${PYTHON:-python3}
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF}"
 .venv/bin/python -m pip install -q -e '.[local]'
 set +e
-.venv/bin/pair-lsp run examples/buggy.py --lines 4-10 -m "fix the bug for lists of negative numbers" "$@"
+.venv/bin/pair-lsp run examples/buggy.py --lines 4-10 -m "fix the bug for lists of negative numbers" \
+  --config examples/demo.pair-lsp.toml "$@"
 status=$?
 set -e
 case $status in

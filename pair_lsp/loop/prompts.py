@@ -57,6 +57,24 @@ Reply with ONLY a JSON object matching this schema, nothing else:
 - Do not repeat a finding the worker declined unless its reason is wrong; then say why.
 - Review only the CANDIDATE; the surrounding code is context."""
 
+# For a provider that decodes under a grammar (the small local model): the grammar enforces the
+# format, so the prompt only says what to do; a small model follows a short prompt better.
+# (no placeholder text in the example: a small model copies it into its REPLACE part)
+WORKER_SYSTEM_CONSTRAINED = f"""You fix code. Change the TARGET code as the instruction asks.
+Reply with one short sentence, then a block that copies the TARGET lines to change and gives
+them corrected. For example, to let zero pass a check:
+{SEARCH_MARK}
+    if n > 0:
+{DIVIDER}
+    if n >= 0:
+{REPLACE_MARK}
+Change as few lines as you can; keep their indentation."""
+
+REVIEWER_SYSTEM_CONSTRAINED = """You review a code change. Is the CANDIDATE valid code that is
+correct and does what the instruction asks? Reply with JSON: "verdict" is "approve" if so,
+else "revise" with findings that quote a CANDIDATE line and say what is wrong; then a
+one-sentence "summary"."""
+
 REVIEW_ONLY_NOTE = ("There is no change to review: review the code of the CANDIDATE as it "
                     "stands (the ORIGINAL and the CANDIDATE are the same).")
 

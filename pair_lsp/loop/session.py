@@ -40,6 +40,7 @@ from pair_lsp.loop.events import (
     Steered,
     StreamProgress,
 )
+from pair_lsp.loop.grammar import review_grammar, worker_grammar
 from pair_lsp.loop.matching import apply_blocks
 from pair_lsp.loop.proof import ProofResult, failure_allowed, run_proof
 from pair_lsp.loop.protocol import (
@@ -457,10 +458,13 @@ class Session:
         applied_all: list[int] = []
         tolerant_all: list[int] = []
         for attempt in range(1, self.settings.matchRetries + 2):
+            # a provider decoding under a grammar gets one forcing blocks that quote this text
+            grammar = worker_grammar(candidate) if _constrained(self.worker) else None
+            system = prompts.WORKER_SYSTEM_CONSTRAINED if grammar else prompts.WORKER_SYSTEM
             text = await self._call(round_no, "worker", self.worker, ModelRequest(
-                role="worker", system=prompts.with_plan(prompts.WORKER_SYSTEM, self.plan,
-                                                        "worker"), messages=tuple(conv.messages),
-                max_output_tokens=self.worker_max_tokens, temperature=None), attempt)
+                role="worker", system=prompts.with_plan(system, self.plan, "worker"),
+                messages=tuple(conv.messages), max_output_tokens=self.worker_max_tokens,
+                temperature=None, grammar=grammar), attempt)
             conv.assistant(text)
             reply = parse_worker_reply(text)
             if attempt == 1:
@@ -570,14 +574,16 @@ class Session:
         last_error = ""
         # only the first reviewer's findings stream to the editor (their ids survive merging)
         reader = self._finding_reader(round_no) if index == 0 else None
+        grammar = review_grammar(candidate) if _constrained(provider) else None
+        system = prompts.REVIEWER_SYSTEM_CONSTRAINED if grammar else prompts.REVIEWER_SYSTEM
         for attempt in (1, 2):
             text = await self._call(
                 round_no, "reviewer", provider,
                 ModelRequest(role="reviewer",
-                             system=prompts.with_plan(prompts.REVIEWER_SYSTEM, self.plan,
-                                                      "reviewer"),
+                             system=prompts.with_plan(system, self.plan, "reviewer"),
                              messages=tuple(conv.messages), json_schema=REVIEW_SCHEMA,
-                             max_output_tokens=role.maxOutputTokens, temperature=None),
+                             max_output_tokens=role.maxOutputTokens, temperature=None,
+                             grammar=grammar),
                 attempt, reader=reader, role_config=role)
             conv.assistant(text)
             try:
@@ -651,8 +657,9 @@ class Session:
                                   f"{delay:.1f} s ({retry + 1}/{retries})", "warning"))
                 await asyncio.sleep(delay)
         self._account(round_no, role, provider, text, usage, started, attempt, False)
-        if not text.strip():
-            raise ProviderError(f"{provider.info.label} returned an empty reply")
+        if not text.strip():  # cut before its first word (a busy machine): say so
+            cut = f" (it was cut {usage.truncated})" if usage.truncated else ""
+            raise ProviderError(f"{provider.info.label} returned an empty reply{cut}")
         if usage.truncated:  # a cut reply is never replayed from the cache
             self._emit(Notice(f"the {role}'s reply was cut {usage.truncated}", "warning"))
         else:
@@ -726,6 +733,11 @@ class Session:
                             tuple(self._round_tokens))
         self.finished = finished
         self._emit(finished)
+
+
+def _constrained(provider: Provider) -> bool:
+    """The provider decodes under ``ModelRequest.grammar`` (the local model)."""
+    return bool(getattr(provider, "constrained", False))
 
 
 def _unfence(text: str) -> str:

@@ -31,9 +31,12 @@ class ModelRequest:
     json_schema: dict[str, Any] | None = None  # set for the reviewer: constrain the reply
     max_output_tokens: int = 4096
     temperature: float | None = 0.0
+    # a GBNF grammar the reply must follow (pair_lsp.loop.grammar), set only for a provider
+    # that decodes under one (``constrained = True``: the local model); others never get it
+    grammar: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "role": self.role,
             "system": self.system,
             "messages": [{"role": m.role, "content": m.content} for m in self.messages],
@@ -41,6 +44,9 @@ class ModelRequest:
             "max_output_tokens": self.max_output_tokens,
             "temperature": self.temperature,
         }
+        if self.grammar is not None:  # absent otherwise: hosted requests' cache keys stay
+            data["grammar"] = self.grammar
+        return data
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -5,6 +5,10 @@ no network). Any GGUF can be configured with `modelPath`. The model is loaded on
 and shared by both roles; generation runs in a worker thread (one at a time), streams deltas to
 the event loop, and stops on cancel, on the token cap, on a wall-clock cap and when the output
 starts looping.
+
+Decoding: a request's ``grammar`` (GBNF, built by the loop from the text the reply quotes)
+constrains the reply to the protocol; the temperature is low and a repetition penalty keeps a
+small model from repeating itself (both overridable: ``temperature`` in the role's settings).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ _models: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
 _generate_lock = threading.Lock()
 load_count = 0  # how many times a model was actually loaded (tests check sharing)
+TEMPERATURE = 0.1  # when the role sets none
+REPEAT_PENALTY = 1.1  # over the last 64 tokens (llama.cpp's window); not for schema-only JSON
 
 
 def default_model_path() -> Path:
@@ -81,7 +87,29 @@ def _looping(text: str, window: int = 40, repeats: int = 4) -> bool:
     return text.endswith(tail * repeats)
 
 
+def make_grammar(llm: Any, text: str) -> Any:
+    """A llama.cpp grammar from GBNF text, or None (logged) when llama.cpp refuses it.
+
+    llama-cpp-python defers parsing to sampling time, where a refused grammar would leave a
+    null sampler in the chain: it is parsed here first, against the model's vocabulary."""
+    import llama_cpp
+
+    try:
+        sampler = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, text.encode("utf-8"),
+                                                       b"root")
+    except Exception as exc:  # another llama-cpp-python layout: no grammar, not a failure
+        log.warning("local model: cannot check the grammar (%s); generating without it", exc)
+        return None
+    if not sampler:  # our grammar is wrong: generate unconstrained rather than fail
+        log.warning("local model: llama.cpp refused the grammar; generating without it")
+        return None
+    llama_cpp.llama_sampler_free(sampler)
+    return llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+
+
 class LocalProvider:
+    constrained = True  # decodes under ModelRequest.grammar (the loop builds one for it)
+
     def __init__(self, role: RoleConfig):
         self.role = role
         self.info = ProviderInfo("local", role.model, None)
@@ -115,6 +143,8 @@ class LocalProvider:
         messages = [{"role": "system", "content": request.system}] + [
             {"role": m.role, "content": m.content} for m in request.messages]
         max_tokens = min(request.max_output_tokens, self.role.maxOutputTokens)
+        grammar = await asyncio.to_thread(make_grammar, llm, request.grammar) \
+            if request.grammar else None
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
@@ -135,10 +165,17 @@ class LocalProvider:
                     kwargs: dict[str, Any] = {"messages": messages, "stream": True,
                                               "max_tokens": max_tokens,
                                               "temperature": self.role.temperature
-                                              if self.role.temperature is not None else 0.2}
-                    if request.json_schema:
+                                              if self.role.temperature is not None
+                                              else TEMPERATURE,
+                                              "repeat_penalty": REPEAT_PENALTY}
+                    if grammar is not None:
+                        kwargs["grammar"] = grammar
+                    elif request.json_schema:
                         kwargs["response_format"] = {"type": "json_object",
                                                      "schema": request.json_schema}
+                        # JSON repeats quotes and commas by nature: penalised, a string
+                        # with no length bound runs on instead of closing
+                        kwargs["repeat_penalty"] = 1.0
                     for chunk in llm.create_chat_completion(**kwargs):
                         choice = chunk["choices"][0]
                         delta = choice.get("delta", {}).get("content") or ""

@@ -74,6 +74,7 @@ async def run_all(quick: bool, peers: bool) -> dict[str, Any]:
         ("cold_start", lambda: measures.cold_start(runs)),
         ("overhead", lambda: measures.overhead((100, 2000, 20000), runs)),
         ("sdk_floor", lambda: measures.sdk_floor(runs)),
+        ("server_profile", lambda: measures.server_profile(runs)),
         ("first_feedback", lambda: measures.first_feedback(runs)),
         ("responsiveness", lambda: measures.responsiveness(60 if quick else 200)),
         ("replay", lambda: measures.replay(runs)),

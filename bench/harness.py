@@ -103,8 +103,9 @@ class Client:
     """pair-lsp over stdio with what the benchmarks observe recorded and timestamped."""
 
     def __init__(self, fake: FakeProcess, workdir: Path, cache: bool = False,
-                 settings: dict[str, Any] | None = None):
+                 settings: dict[str, Any] | None = None, profile_to: Path | None = None):
         self.fake = fake
+        self.profile_to = profile_to  # run the server under cProfile, its stats written here
         self.workdir = workdir
         self.cache = cache
         self.extra_settings = settings or {}
@@ -169,7 +170,8 @@ class Client:
         """Start the server; returns seconds from process start to the initialize result."""
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         started = time.perf_counter()
-        await self.lsp.start_io(sys.executable, "-m", "pair_lsp", "serve", env=env)
+        profile = ["-m", "cProfile", "-o", str(self.profile_to)] if self.profile_to else []
+        await self.lsp.start_io(sys.executable, *profile, "-m", "pair_lsp", "serve", env=env)
         caps = types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=True),
             workspace=types.WorkspaceClientCapabilities(configuration=True),

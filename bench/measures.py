@@ -447,3 +447,56 @@ async def proposal(runs: int, hunks: int = 10, lines: int = 2000) -> dict[str, A
             await client.stop()
     return {"proposal_ms": _stat(shows), "accept_hunk_ms": _stat(accepts), "hunks": hunks,
             "lines": lines, "samples": len(shows), "runs": runs}
+
+
+async def _profiled_sessions(sessions: int, lines: int) -> dict[Any, tuple[int, float, float]]:
+    """Per function (calls, own s, cumulative s) of a server that ran one warm-up session (the
+    SDK imports, connections) and then ``sessions`` 2-round sessions, under cProfile."""
+    import pstats
+
+    with tempfile.TemporaryDirectory() as tmp, \
+            FakeProcess(latency=LATENCY, token_rate=TOKEN_RATE) as fake:
+        out = Path(tmp) / "server.prof"
+        client = Client(fake, Path(tmp), profile_to=out)
+        await client.start()
+        try:
+            for run in range(sessions + 1):
+                await _two_round_session(client, fake, f"file:///bench/prof{run}.py", lines)
+        finally:
+            await client.stop()
+        for _ in range(100):  # the server writes its stats as it exits
+            if out.exists() and out.stat().st_size:
+                break
+            await asyncio.sleep(0.1)
+        if not out.exists():
+            return {}
+        await asyncio.sleep(0.5)
+        raw = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
+    return {key: (calls, own, cumulative) for key, (_, calls, own, cumulative, _) in raw.items()}
+
+
+async def server_profile(runs: int, lines: int = 2000, top: int = 12) -> dict[str, Any]:
+    """Where the server's own time goes per 2-round session at ``lines`` lines: two servers
+    under cProfile, one with a warm-up session only and one with ``runs`` more; the difference
+    per session, the functions with the most time of their own (waiting excluded)."""
+    base = await _profiled_sessions(0, lines)
+    more = await _profiled_sessions(runs, lines)
+    if not base or not more:
+        return {"error": "the server wrote no profile"}
+    waiting = ("select", "poll", "epoll", "acquire", "wait", "sleep", "recv", "readline",
+               "read_bytes", "_run_once")
+    rows = []
+    for (file, line, name), (calls, own, cumulative) in more.items():
+        c0, o0, cu0 = base.get((file, line, name), (0, 0.0, 0.0))
+        if any(w in name for w in waiting) or calls <= c0:  # only what the sessions ran
+            continue
+        own_ms = (own - o0) * 1000 / runs
+        where = file.split("site-packages/")[-1].split("/pair_lsp/", 1)[-1] \
+            if "/pair_lsp/" in file else file.split("site-packages/")[-1]
+        rows.append({"function": f"{where}:{line}({name})", "calls": round((calls - c0) / runs),
+                     "own_ms": round(own_ms, 3),
+                     "cumulative_ms": round((cumulative - cu0) * 1000 / runs, 2)})
+    rows.sort(key=lambda r: -r["own_ms"])
+    total = sum(r["own_ms"] for r in rows if r["own_ms"] > 0)
+    return {"sessions": runs, "lines": lines, "own_ms_per_session": round(total, 2),
+            "top": rows[:top]}

@@ -86,6 +86,15 @@ def overhead_section(results: dict[str, Any]) -> list[str]:
         out += ["", f"The same four model calls made with the bare SDKs, no pair-lsp "
                 f"(`sdk_floor`): {floor} ms over model time; pair-lsp adds {over:.2f} ms to that "
                 "floor at 2,000 lines (target ≤ 3 ms)."]
+    prof = results.get("server_profile", {})
+    if prof.get("top"):
+        out += ["", f"Where the server's time goes (`server_profile`: the server under cProfile, "
+                f"{prof['sessions']} sessions at {prof['lines']:,} lines minus a warm-up-only "
+                "server, per session; waiting excluded; cProfile itself slows every call, so "
+                "read the order, not the sums):", "",
+                "| function | calls | own time | with callees |", "|---|---|---|---|"]
+        out += [f"| `{r['function']}` | {r['calls']} | {r['own_ms']} ms | "
+                f"{r['cumulative_ms']} ms |" for r in prof["top"]]
     if results.get("plotted"):
         out += ["", "![overhead against document size](images/overhead.png)"]
     return out
@@ -283,8 +292,9 @@ def _obstacles(results: dict[str, Any], by: dict[str, float], sdk_ms: float,
         ("overhead minus", "- **Overhead over the bare-SDK floor (target ≤ 3 ms).** The "
             "floor is the four calls alone; on top of it a session builds prompts, parses the "
             "streamed replies, applies and diffs edits, anchors findings, sends progress, "
-            "status and diagnostics over LSP and writes its transcript. On a shared machine "
-            "the difference is within the run-to-run spread of either figure."),
+            "status and diagnostics over LSP and writes its transcript. The profile under "
+            "\"Overhead by document size\" names the functions that take the time; on a shared "
+            "machine the difference is within the run-to-run spread of either figure."),
         ("first feedback", "- **First feedback.** The ratio is measured from the moment the "
          "command is sent, so the model's time to first byte counts against it; over the "
          "streamed part alone it is `streamed_ratio`; the first finding cannot be shown before "

@@ -31,4 +31,4 @@ PY
 # PYTHONPATH: this checkout, never another one on the caller's path
 PYTHONPATH=$PWD "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider \
   tests/test_fake_server.py tests/test_engine.py tests/test_faults.py \
-  tests/test_hostile_output.py tests/test_finding_stream.py "$@"
+  tests/test_hostile_output.py tests/test_finding_stream.py tests/test_imports.py "$@"

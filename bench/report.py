@@ -258,8 +258,8 @@ def _others(results: dict[str, Any], missed: set[str]) -> list[str]:
     why = ("wall times on a shared machine (see the note at the top): the load stretches "
            "them, and their targets were set on a quiet one; re-run there before reading them "
            "as regressions" if _shared(results) else
-           "wall times with nothing else running: profile the server (`python -m cProfile`) "
-           "on the measure's workload")
+           "wall times with nothing else running; where the server's time goes is in the "
+           "profile under \"Overhead by document size\" (the same sessions)")
     return [f"- **{', '.join(rest)}.** These are {why}."]
 
 

@@ -619,16 +619,25 @@ local function shown(bufnr)
   return state
 end
 
---- :Pair accept: the hunk at the cursor, applied alone (one undo step).
+--- The shown proposal and its hunk at the cursor; nil (and why, said) when there is none.
 ---@param bufnr integer
-function M.accept(bufnr)
+local function cursor_hunk(bufnr)
   local state = shown(bufnr)
   if not state then
-    return
+    return nil, nil
   end
   local hunk = M.hunk_at(bufnr)
   if not hunk then
     notify('the cursor is not on a hunk (]h / [h move to one)', vim.log.levels.WARN)
+  end
+  return state, hunk
+end
+
+--- :Pair accept: the hunk at the cursor, applied alone (one undo step).
+---@param bufnr integer
+function M.accept(bufnr)
+  local state, hunk = cursor_hunk(bufnr)
+  if not hunk then
     return
   end
   -- the edit comes back as workspace/applyEdit: one undo step (handlers.apply_edit)
@@ -645,13 +654,8 @@ end
 ---@param bufnr integer
 ---@param reason? string
 function M.reject(bufnr, reason)
-  local state = shown(bufnr)
-  if not state then
-    return
-  end
-  local hunk = M.hunk_at(bufnr)
+  local state, hunk = cursor_hunk(bufnr)
   if not hunk then
-    notify('the cursor is not on a hunk (]h / [h move to one)', vim.log.levels.WARN)
     return
   end
   local arg = { sessionId = state.session_id, hunk = hunk.index, reason = reason ~= '' and reason or nil }
